@@ -1,0 +1,65 @@
+"""LoveMart (爱心超市积分管理系统): `create_app` builds the Flask application; nothing runs at import."""
+
+from flask import Flask
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_relative_config=True,
+    )
+    _load_config(app, config)
+    _register_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    return app
+
+
+def _load_config(app: Flask, config: type | dict | None) -> None:
+    from lovemart.config import Config, load_environment
+
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.from_mapping(config)
+    elif config is not None:
+        app.config.from_object(config)
+    load_environment(app)
+
+
+def _register_extensions(app: Flask) -> None:
+    """Database (with SQLite durability settings), migrations, sessions, CSRF, i18n, throttling."""
+    from lovemart import scope  # noqa: F401 - installs the village filter on every ORM session
+    from lovemart import models  # noqa: F401 - the whole metadata, for Alembic
+    from lovemart.db import configure_engine, db
+    from lovemart.extensions import babel, csrf, limiter, login_manager, migrate
+    from lovemart.web.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from lovemart.web import register_blueprints
+
+    register_blueprints(app)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from lovemart.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from lovemart.cli import lovemart_cli
+
+    app.cli.add_command(lovemart_cli)

@@ -1,0 +1,106 @@
+"""Who may do what, where: roles, permissions, the role→permission table and the `@require` decorator.
+
+Permission values follow `<scope>:<resource>:<action>`; keep each list alphabetised. Village isolation is not
+decided here per view: `lovemart.scope` filters every query to the villages the actor may read.
+"""
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+
+from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    LEADER = "leader"
+    COUNTY = "county"
+    SYSADMIN = "sysadmin"
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("管理员"),
+    Role.SUPERVISOR: _l("监督员"),
+    Role.LEADER: _l("组长"),
+    Role.COUNTY: _l("县级"),
+    Role.SYSADMIN: _l("系统管理员"),
+}
+
+#: Roles bound to exactly one village.
+VILLAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+
+
+class Permission(StrEnum):
+    AUDIT_READ = "audit:event:read"
+    HOUSEHOLD_READ = "household:household:read"
+    HOUSEHOLD_WRITE = "household:household:write"
+    SYSTEM_USER_WRITE = "system:user:write"
+    SYSTEM_VILLAGE_WRITE = "system:village:write"
+
+
+_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: _VILLAGE_READ | {Permission.HOUSEHOLD_WRITE},
+    Role.SUPERVISOR: _VILLAGE_READ | {Permission.AUDIT_READ},
+    Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ},
+    Role.COUNTY: _VILLAGE_READ,
+    Role.SYSADMIN: frozenset({Permission.SYSTEM_USER_WRITE, Permission.SYSTEM_VILLAGE_WRITE}),
+}
+
+#: Marker for endpoints anyone may reach (sign-in page, static files, health check).
+PUBLIC = "public"
+#: Marker for endpoints that only need a signed-in user (dashboard, password change).
+SIGNED_IN = "signed-in"
+
+
+def has_permission(user, permission: Permission) -> bool:
+    return user is not None and permission in ROLE_PERMISSIONS.get(Role(user.role), frozenset())
+
+
+def current_actor():
+    """The user acting in this request: the bearer-token user on the API, the signed-in user elsewhere."""
+    return g.get("actor")
+
+
+def _deny_anonymous():
+    from lovemart.extensions import login_manager
+
+    if request.blueprint and request.blueprint.startswith("api"):
+        abort(401)
+    return login_manager.unauthorized()
+
+
+def require(*permissions: Permission) -> Callable:
+    """Refuse the view unless the actor holds every permission; marks the view with what it needs."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            actor = current_actor()
+            if actor is None:
+                return _deny_anonymous()
+            if not all(has_permission(actor, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permissions or SIGNED_IN
+        return wrapped
+
+    return decorator
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any signed-in user."""
+    return require()(view)
+
+
+def public(view: Callable) -> Callable:
+    view.permission = PUBLIC
+    return view

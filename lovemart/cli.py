@@ -1,0 +1,100 @@
+"""`flask --app wsgi lovemart …`: thin wrappers over the services, each in one unit of work."""
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from lovemart.authz import Role
+from lovemart.db import unit_of_work
+from lovemart.models import Village
+from lovemart.services import demo, users, villages
+from lovemart.services.errors import DomainError
+from lovemart.services.villages import VillageSettings
+
+lovemart_cli = AppGroup("lovemart", help="LoveMart administration commands.")
+
+
+def _fail(error: DomainError):
+    raise click.ClickException(error.message)
+
+
+@lovemart_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no village yet.")
+def demo_command(if_empty: bool) -> None:
+    """Load the demo county (啊道村 and a neighbour village) and one account per role."""
+    with unit_of_work() as session:
+        if if_empty and session.scalar(select(Village.id).limit(1)) is not None:
+            click.echo("Database already has data; demo not loaded.")
+            return
+        accounts = demo.load(session)
+    click.echo(f"Demo data ready. Accounts (password: {demo.DEMO_PASSWORD}):")
+    for username, role, village in accounts:
+        click.echo(f"  {username:<12} {role:<8} {village}")
+
+
+@lovemart_cli.command("create-village")
+@click.argument("code")
+@click.option("--name", required=True, help="Village name, e.g. 啊道村.")
+@click.option("--township", required=True)
+@click.option("--county-code", required=True)
+@click.option("--county-name", required=True)
+@click.option("--group", "groups", multiple=True, required=True, help="A villager group; repeat for each.")
+@click.option("--base-points", type=int, default=100, show_default=True)
+@click.option("--yuan-per-point", type=int, default=3, show_default=True)
+@click.option("--card-prefix", default="")
+def create_village_command(code, name, township, county_code, county_name, groups, base_points, yuan_per_point, card_prefix):
+    """Create a village with its groups (and its county and township on first use)."""
+    try:
+        with unit_of_work() as session:
+            village = villages.create_village(
+                session,
+                actor=None,
+                county_code=county_code,
+                county_name=county_name,
+                township_name=township,
+                code=code,
+                name=name,
+                groups=list(groups),
+                settings=VillageSettings(base_points, yuan_per_point, card_prefix),
+            )
+            click.echo(f"Created village {village.code} ({village.name}) with {len(groups)} groups.")
+    except DomainError as error:
+        _fail(error)
+
+
+@lovemart_cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--village", "village_code", help="Village code (for a county user: any village of the county).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", default="")
+def create_user_command(username, role, village_code, password, display_name):
+    """Create a staff account."""
+    try:
+        with unit_of_work() as session:
+            village = villages.by_code(session, village_code) if village_code else None
+            user = users.create_user(
+                session,
+                actor=None,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                village=village,
+            )
+            click.echo(f"Created {user.role} {user.username}.")
+    except DomainError as error:
+        _fail(error)
+
+
+@lovemart_cli.command("api-token")
+@click.argument("username")
+def api_token_command(username):
+    """Print a new bearer token for the JSON API (shown once; only its digest is stored)."""
+    try:
+        with unit_of_work() as session:
+            user = users.by_username(session, username)
+            token = users.create_api_token(session, actor=None, user=user)
+    except DomainError as error:
+        _fail(error)
+    click.echo(token)

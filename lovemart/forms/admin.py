@@ -1,0 +1,48 @@
+"""System administration: villages and staff accounts."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from lovemart.authz import Role
+from lovemart.forms.base import LoveMartForm
+from lovemart.services.users import MIN_PASSWORD_LENGTH
+
+
+class VillageForm(LoveMartForm):
+    county_code = StringField(_l("县代码"), validators=[DataRequired(), Length(max=32)])
+    county_name = StringField(_l("县名称"), validators=[DataRequired(), Length(max=64)])
+    township_name = StringField(_l("乡镇"), validators=[DataRequired(), Length(max=64)])
+    code = StringField(
+        _l("村代码"),
+        validators=[
+            DataRequired(),
+            Length(max=32),
+            Regexp(r"^[A-Za-z0-9-]+$", message=_l("村代码只能包含字母、数字和连字符。")),
+        ],
+    )
+    name = StringField(_l("村名称"), validators=[DataRequired(), Length(max=64)])
+    groups = TextAreaField(_l("村民小组（每行一个）"), validators=[DataRequired()])
+    base_points = IntegerField(_l("新卡基础积分"), default=100, validators=[NumberRange(min=0, max=100000)])
+    yuan_per_point = IntegerField(_l("每分折合（元）"), default=3, validators=[NumberRange(min=1, max=1000)])
+    card_prefix = StringField(_l("卡号前缀"), validators=[Optional(), Length(max=16)])
+
+
+class VillageSettingsForm(LoveMartForm):
+    base_points = IntegerField(_l("新卡基础积分"), validators=[NumberRange(min=0, max=100000)])
+    yuan_per_point = IntegerField(_l("每分折合（元）"), validators=[NumberRange(min=1, max=1000)])
+    card_prefix = StringField(_l("卡号前缀"), validators=[DataRequired(), Length(max=16)])
+
+
+class UserForm(LoveMartForm):
+    username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
+    role = SelectField(_l("角色"), choices=[(r.value, r.label) for r in Role])
+    village_id = SelectField(_l("所属村（县级用户为所属县的任一村）"), coerce=int, validators=[Optional()])
+    password = PasswordField(
+        _l("初始密码"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
+    )
+
+    def __init__(self, *args, villages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.village_id.choices = [(0, "—")] + [(v.id, f"{v.name}（{v.code}）") for v in villages]

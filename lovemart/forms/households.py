@@ -1,0 +1,71 @@
+"""Household, member, filter and import forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from lovemart.forms.base import LoveMartForm, SearchForm
+from lovemart.models.households import Gender, HouseholdStatus, Relation
+
+
+def _choices(enum):
+    return [(item.value, item.label) for item in enum]
+
+
+class HouseholdForm(LoveMartForm):
+    number = StringField(_l("户号"), validators=[DataRequired(), Length(max=32)])
+    group_id = SelectField(_l("村民小组"), coerce=int, validators=[DataRequired()])
+    address = StringField(_l("住址"), validators=[Optional(), Length(max=200)])
+    phone = StringField(_l("电话"), validators=[Optional(), Length(max=20)])
+    status = SelectField(_l("户类别"), choices=_choices(HouseholdStatus))
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_id.choices = [(g.id, g.name) for g in groups]
+
+
+class MemberForm(LoveMartForm):
+    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=32)])
+    relation = SelectField(_l("与户主关系"), choices=_choices(Relation))
+    gender = SelectField(_l("性别"), choices=_choices(Gender))
+    birth_year = IntegerField(_l("出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
+
+
+class NewHouseholdForm(HouseholdForm):
+    """A new household starts with its head."""
+
+    head_name = StringField(_l("户主姓名"), validators=[DataRequired(), Length(max=32)])
+    head_gender = SelectField(_l("户主性别"), choices=_choices(Gender))
+    head_birth_year = IntegerField(_l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
+
+
+class HouseholdFilterForm(SearchForm):
+    q = StringField(_l("搜索"), validators=[Optional(), Length(max=64)])
+    group = SelectField(_l("村民小组"), coerce=str, validators=[Optional()])
+    status = SelectField(_l("户类别"), validators=[Optional()])
+    active = SelectField(
+        _l("状态"),
+        choices=[("1", _l("在册")), ("0", _l("已迁出")), ("all", _l("全部"))],
+        default="1",
+        validators=[Optional()],
+    )
+
+    def __init__(self, *args, groups=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group.choices = [("", _l("全部小组"))] + [(str(g.id), g.name) for g in groups]
+        self.status.choices = [("", _l("全部类别"))] + _choices(HouseholdStatus)
+
+
+class ImportForm(LoveMartForm):
+    file = FileField(
+        _l("花名册文件"),
+        validators=[
+            FileRequired(_l("请选择要导入的文件。")),
+            FileAllowed(["xlsx", "csv"], _l("只支持 .xlsx 或 .csv 文件。")),
+        ],
+    )
+
+
+class ImportConfirmForm(LoveMartForm):
+    upload = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -1,0 +1,70 @@
+"""County, township, village (with its settings) and villager group (村民小组)."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lovemart.db import Base, UTCDateTime, utcnow
+from lovemart.models.scoped import VillageScoped
+
+
+class County(Base):
+    __tablename__ = "counties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    townships: Mapped[list["Township"]] = relationship(back_populates="county", order_by="Township.name")
+
+
+class Township(Base):
+    __tablename__ = "townships"
+    __table_args__ = (UniqueConstraint("county_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    county: Mapped[County] = relationship(back_populates="townships")
+    villages: Mapped[list["Village"]] = relationship(back_populates="township", order_by="Village.name")
+
+
+class Village(Base):
+    __tablename__ = "villages"
+    __table_args__ = (
+        CheckConstraint("base_points >= 0", name="base_points_not_negative"),
+        CheckConstraint("yuan_per_point > 0", name="yuan_per_point_positive"),
+        CheckConstraint("code <> ''", name="code_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(ForeignKey("townships.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    base_points: Mapped[int] = mapped_column(default=100)
+    yuan_per_point: Mapped[int] = mapped_column(default=3)
+    card_prefix: Mapped[str] = mapped_column(String(16))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    township: Mapped[Township] = relationship(back_populates="villages")
+    groups: Mapped[list["VillagerGroup"]] = relationship(
+        back_populates="village", order_by="VillagerGroup.position"
+    )
+
+    @property
+    def county(self) -> County:
+        return self.township.county
+
+
+class VillagerGroup(VillageScoped, Base):
+    __tablename__ = "villager_groups"
+    __table_args__ = (
+        UniqueConstraint("village_id", "name"),
+        UniqueConstraint("id", "village_id"),  # target of households' composite key
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+    village: Mapped[Village] = relationship(back_populates="groups")

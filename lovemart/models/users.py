@@ -1,0 +1,61 @@
+"""Staff accounts (role and village) and their API tokens; no business methods."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from flask_login import UserMixin
+
+from lovemart.authz import VILLAGE_ROLES, Role
+from lovemart.db import Base, UTCDateTime, utcnow
+from lovemart.models.geography import County, Village
+
+_village_roles = ", ".join(sorted(f"'{r.value}'" for r in VILLAGE_ROLES))
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in Role)})", name="role_known"),
+        CheckConstraint(
+            f"(role IN ({_village_roles}) AND village_id IS NOT NULL AND county_id IS NULL)"
+            f" OR (role = '{Role.COUNTY.value}' AND county_id IS NOT NULL AND village_id IS NULL)"
+            f" OR (role = '{Role.SYSADMIN.value}' AND village_id IS NULL AND county_id IS NULL)",
+            name="role_binding",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    #: Bumped on password change or deactivation: sessions carrying an older value are signed out.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    village: Mapped[Village | None] = relationship()
+    county: Mapped[County | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 digest is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    revoked_at = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,55 @@
+"""`record(...)`, called by every writer, and the `AuditTag` names of what can happen."""
+
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from lovemart.models import AuditEvent
+
+
+class AuditTag(StrEnum):
+    """`<area>:<subject>:<action>`; alphabetised."""
+
+    API_TOKEN_CREATE = "user:api-token:create"
+    HOUSEHOLD_CREATE = "household:household:create"
+    HOUSEHOLD_IMPORT = "household:household:import"
+    HOUSEHOLD_UPDATE = "household:household:update"
+    MEMBER_CREATE = "household:member:create"
+    MEMBER_DELETE = "household:member:delete"
+    MEMBER_UPDATE = "household:member:update"
+    USER_CREATE = "user:user:create"
+    USER_PASSWORD_CHANGE = "user:password:change"
+    USER_UPDATE = "user:user:update"
+    VILLAGE_CREATE = "village:village:create"
+    VILLAGE_UPDATE = "village:village:update"
+
+
+def record(
+    session: Session,
+    *,
+    actor,
+    tag: AuditTag,
+    subject,
+    village_id: int | None,
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append one audit row in the caller's transaction. `actor` None means the system (CLI, demo loader)."""
+    event = AuditEvent(
+        village_id=village_id,
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else "system",
+        tag=tag.value,
+        subject_type=type(subject).__name__,
+        subject_id=subject.id,
+        data=data or {},
+    )
+    session.add(event)
+    return event
+
+
+def changes(before: dict, after: dict) -> dict:
+    """The before/after pairs of the fields that changed, for an update's audit row."""
+    return {
+        "before": {k: before[k] for k in before if before[k] != after.get(k)},
+        "after": {k: after[k] for k in before if before[k] != after.get(k)},
+    }

@@ -1,0 +1,81 @@
+"""`DomainError` and one subclass per refusal, each carrying the values its message needs.
+
+`code` is the stable machine name used by the JSON API; `message` is the sentence a person reads.
+`status` is the HTTP status the web layer answers with.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    status = 409
+    template = _l("操作未能完成。")
+
+    def __init__(self, **values):
+        self.values = values
+        super().__init__(self.code)
+
+    @property
+    def message(self) -> str:
+        return str(self.template) % self.values if self.values else str(self.template)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    template = _l("找不到该记录。")
+
+
+class InvalidInput(DomainError):
+    """The values are of the right shape but break a rule; `field` names the offending input if any."""
+
+    code = "invalid_input"
+    status = 422
+    template = _l("%(reason)s")
+
+    def __init__(self, reason, field: str | None = None):
+        self.field = field
+        super().__init__(reason=reason)
+
+
+class DuplicateHouseholdNumber(DomainError):
+    code = "duplicate_household_number"
+    template = _l("户号 %(number)s 在本村已存在。")
+
+
+class UnknownGroup(DomainError):
+    code = "unknown_group"
+    status = 422
+    template = _l("本村没有名为“%(name)s”的村民小组。")
+
+
+class UsernameTaken(DomainError):
+    code = "username_taken"
+    template = _l("用户名 %(username)s 已被使用。")
+
+
+class WrongPassword(DomainError):
+    code = "wrong_password"
+    status = 422
+    template = _l("原密码不正确。")
+
+
+class VillageCodeTaken(DomainError):
+    code = "village_code_taken"
+    template = _l("村代码 %(code)s 已被使用。")
+
+
+class ImportRejected(DomainError):
+    """A spreadsheet with at least one bad row; `problems` lists every one, nothing was imported."""
+
+    code = "import_rejected"
+    status = 422
+    template = _l("导入文件有 %(count)d 处错误，未导入任何数据。")
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(count=len(problems))

@@ -1,0 +1,313 @@
+"""Household rosters (花名册) in .xlsx and .csv: read, check every row, import all-or-nothing, export.
+
+One row per person; the rows of a household share its 户号 and the head's row carries the household's
+group, address, phone and category. Export writes the same columns, so an export can be imported again.
+"""
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zipfile import BadZipFile
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook, load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from lovemart.models import Household, HouseholdStatus
+from lovemart.models.households import Gender, Relation
+from lovemart.services import audit, households
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import DomainError, ImportRejected
+from lovemart.services.households import HouseholdInput, MemberInput
+
+COLUMNS = ("户号", "村民小组", "姓名", "与户主关系", "性别", "出生年份", "住址", "电话", "户类别")
+_FIELDS = ("number", "group", "name", "relation", "gender", "birth_year", "address", "phone", "status")
+REQUIRED = ("户号", "姓名", "与户主关系", "性别")
+MAX_ROWS = 20000
+
+_RELATIONS = {str(r.label): r.value for r in Relation} | {r.value: r.value for r in Relation} | {
+    "儿媳": Relation.CHILD_IN_LAW.value,
+    "女婿": Relation.CHILD_IN_LAW.value,
+    "子": Relation.CHILD.value,
+    "女": Relation.CHILD.value,
+    "妻": Relation.SPOUSE.value,
+    "夫": Relation.SPOUSE.value,
+    "孙子": Relation.GRANDCHILD.value,
+    "孙女": Relation.GRANDCHILD.value,
+    "父亲": Relation.PARENT.value,
+    "母亲": Relation.PARENT.value,
+}
+_GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value, "male": "male", "female": "female"}
+_STATUSES = {str(s.label): s.value for s in HouseholdStatus} | {s.value: s.value for s in HouseholdStatus}
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    line: int
+    number: str = ""
+    group: str = ""
+    name: str = ""
+    relation: str = ""
+    gender: str = ""
+    birth_year: str = ""
+    address: str = ""
+    phone: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int  # 0 for a problem of the whole file
+    message: str
+
+
+@dataclass
+class PlannedHousehold:
+    data: HouseholdInput
+    group_name: str
+    members: list[MemberInput] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ImportPlan:
+    households: list[PlannedHousehold]
+    problems: list[Problem]
+
+    @property
+    def people(self) -> int:
+        return sum(len(h.members) for h in self.households)
+
+
+class _Unreadable(Exception):
+    """The file is not a roster we can read at all; carries the sentence to show."""
+
+
+def plan_roster(session: Session, *, village_id: int, filename: str, data: bytes) -> ImportPlan:
+    """Read a roster file and check every row; a file that cannot be read is one problem on line 0."""
+    try:
+        rows = _read_rows(filename, data)
+    except _Unreadable as error:
+        return ImportPlan(households=[], problems=[Problem(0, str(error))])
+    return plan_import(session, village_id=village_id, rows=rows)
+
+
+def import_roster(session: Session, *, actor, village_id: int, filename: str, data: bytes) -> list[Household]:
+    """Create every household of the roster file, or none.
+
+    :raise ImportRejected: listing every bad row (or the file's problem), when there is at least one.
+    """
+    plan = plan_roster(session, village_id=village_id, filename=filename, data=data)
+    if plan.problems:
+        raise ImportRejected(plan.problems)
+    created = []
+    for planned in plan.households:
+        try:
+            created.append(
+                households.create(
+                    session, actor=actor, village_id=village_id, data=planned.data, members=planned.members
+                )
+            )
+        except DomainError as error:  # a rule the plan did not foresee: report it against the rows
+            raise ImportRejected([Problem(planned.lines[0], error.message)]) from error
+    if created:
+        audit.record(
+            session,
+            actor=actor,
+            tag=AuditTag.HOUSEHOLD_IMPORT,
+            subject=created[0],
+            village_id=village_id,
+            data={"households": len(created), "people": plan.people, "file": filename},
+        )
+    return created
+
+
+def _read_rows(filename: str, data: bytes, *, max_rows: int = MAX_ROWS) -> list[RosterRow]:
+    """The data rows of an .xlsx or .csv roster.
+
+    :raise _Unreadable: for a file that is not a readable roster (format, headers, size).
+    """
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix == "xlsx":
+        table = _xlsx_rows(data)
+    elif suffix == "csv":
+        table = _csv_rows(data)
+    else:
+        raise _whole_file(_l("只支持 .xlsx 或 .csv 文件。"))
+    header = next(table, None)
+    if header is None:
+        raise _whole_file(_l("文件是空的。"))
+    positions = _column_positions(header)
+    rows = []
+    for line, cells in enumerate(table, start=2):
+        values = [_cell_text(cells[i]) if i is not None and i < len(cells) else "" for i in positions]
+        if not any(values):
+            continue
+        if len(rows) >= max_rows:
+            raise _whole_file(_l("文件超过 %(n)d 行，请分批导入。") % {"n": max_rows})
+        rows.append(RosterRow(line, **dict(zip(_FIELDS, values, strict=True))))
+    if not rows:
+        raise _whole_file(_l("文件中没有数据行。"))
+    return rows
+
+
+def plan_import(session: Session, *, village_id: int, rows: list[RosterRow]) -> ImportPlan:
+    """Group rows into households and check every row against the rules and the village's registry."""
+    problems: list[Problem] = []
+    groups = households.group_by_name(session, village_id=village_id)
+    existing = set(session.scalars(select(Household.number).where(Household.village_id == village_id)))
+    by_number: dict[str, list[RosterRow]] = defaultdict(list)
+    for row in rows:
+        if missing := [c for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in REQUIRED and not getattr(row, f)]:
+            problems.append(Problem(row.line, str(_l("缺少必填项：%(cols)s")) % {"cols": "、".join(missing)}))
+            continue
+        by_number[row.number].append(row)
+
+    planned = []
+    for number, members in by_number.items():
+        household, household_problems = _plan_household(number, members, groups, existing)
+        problems.extend(household_problems)
+        if household is not None:
+            planned.append(household)
+    problems.sort(key=lambda p: p.line)
+    return ImportPlan(households=planned, problems=problems)
+
+
+def export_households(session: Session, *, village_id: int) -> io.BytesIO:
+    """Every household of the village (moved-out ones too), one row per person, in the import's columns."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("花名册")
+    sheet.append(COLUMNS)
+    stmt = (
+        select(Household)
+        .where(Household.village_id == village_id)
+        .options(selectinload(Household.members), selectinload(Household.group))
+        .order_by(Household.number)
+        .execution_options(yield_per=500)
+    )
+    for household in session.scalars(stmt):
+        for member in household.members:
+            head = member.relation == Relation.HEAD
+            sheet.append(
+                (
+                    household.number,
+                    household.group.name,
+                    member.name,
+                    str(member.relation_label),
+                    str(member.gender_label),
+                    member.birth_year,
+                    household.address if head else "",
+                    household.phone if head else "",
+                    str(household.status_label) if head else "",
+                )
+            )
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def _plan_household(number, rows, groups, existing) -> tuple[PlannedHousehold | None, list[Problem]]:
+    problems = []
+    heads = [r for r in rows if _RELATIONS.get(r.relation) == Relation.HEAD]
+    if number in existing:
+        problems += [Problem(r.line, str(_l("户号 %(n)s 在本村已存在。")) % {"n": number}) for r in rows]
+        return None, problems
+    if len(heads) != 1:
+        message = _l("户号 %(n)s 没有户主。") if not heads else _l("户号 %(n)s 有多名户主。")
+        return None, [Problem(r.line, str(message) % {"n": number}) for r in rows]
+    head = heads[0]
+    group = groups.get(head.group)
+    if group is None:
+        problems.append(Problem(head.line, str(_l("没有名为“%(g)s”的村民小组。")) % {"g": head.group}))
+    status = _STATUSES.get(head.status or str(HouseholdStatus.GENERAL.label))
+    if status is None:
+        problems.append(Problem(head.line, str(_l("户类别只能是贫困户、脱贫户或一般户。"))))
+    for row in rows:
+        if row is not head and any(
+            getattr(row, f) and getattr(row, f) != getattr(head, f) for f in ("group", "address", "phone", "status")
+        ):
+            problems.append(Problem(row.line, str(_l("小组、住址、电话或户类别与户主行不一致。"))))
+    members = []
+    for row in rows:
+        member, problem = _member(row)
+        if problem:
+            problems.append(problem)
+        else:
+            members.append(member)
+    if problems:
+        return None, problems
+    data = HouseholdInput(
+        number=number, group_id=group.id, address=head.address, phone=head.phone, status=status
+    )
+    try:
+        households.check_household_shape(data)
+    except DomainError as error:
+        return None, [Problem(head.line, error.message)]
+    ordered = sorted(members, key=lambda m: m.relation != Relation.HEAD)
+    return PlannedHousehold(data, group.name, ordered, [r.line for r in rows]), []
+
+
+def _member(row: RosterRow) -> tuple[MemberInput | None, Problem | None]:
+    relation = _RELATIONS.get(row.relation)
+    if relation is None:
+        return None, Problem(row.line, str(_l("无法识别的与户主关系：%(r)s")) % {"r": row.relation})
+    gender = _GENDERS.get(row.gender)
+    if gender is None:
+        return None, Problem(row.line, str(_l("性别只能填“男”或“女”。")))
+    birth_year = None
+    if row.birth_year:
+        if not row.birth_year.isdigit():
+            return None, Problem(row.line, str(_l("出生年份应为四位数字。")))
+        birth_year = int(row.birth_year)
+    member = MemberInput(name=row.name, relation=relation, gender=gender, birth_year=birth_year)
+    try:
+        households.check_member(member)
+    except DomainError as error:
+        return None, Problem(row.line, error.message)
+    return member, None
+
+
+def _xlsx_rows(data: bytes):
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
+        raise _whole_file(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。")) from error
+    return iter(workbook.worksheets[0].iter_rows(values_only=True))
+
+
+def _csv_rows(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise _whole_file(_l("无法识别文件编码，请另存为 UTF-8 的 CSV。"))
+    if "\x00" in text:
+        raise _whole_file(_l("这不是文本格式的 CSV 文件。"))
+    return iter(csv.reader(io.StringIO(text)))
+
+
+def _column_positions(header) -> list[int | None]:
+    names = [_cell_text(c) for c in header]
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise _whole_file(_l("缺少必需的列：%(cols)s") % {"cols": "、".join(missing)})
+    return [names.index(c) if c in names else None for c in COLUMNS]
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _whole_file(message) -> _Unreadable:
+    return _Unreadable(str(message))

@@ -1,0 +1,194 @@
+"""Staff accounts: create, authenticate, change password, activate/deactivate, and API bearer tokens."""
+
+import hashlib
+import secrets
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lovemart.authz import VILLAGE_ROLES, Role
+from lovemart.models import ApiToken, User, Village
+from lovemart.services import audit
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import InvalidInput, NotFound, UsernameTaken, WrongPassword
+
+MIN_PASSWORD_LENGTH = 8
+
+#: Argon2id with the library's recommended parameters; tests swap in a cheaper one.
+hasher = PasswordHasher()
+
+
+def create_user(
+    session: Session,
+    *,
+    actor,
+    username: str,
+    password: str,
+    role: Role | str,
+    display_name: str = "",
+    village: Village | None = None,
+    county_id: int | None = None,
+) -> User:
+    role = _role(role)
+    username = username.strip()
+    if not username or len(username) > 64:
+        raise InvalidInput(_l("用户名不能为空，且不超过 64 个字符。"), field="username")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UsernameTaken(username=username)
+    _check_password(password)
+    if role in VILLAGE_ROLES and village is None:
+        raise InvalidInput(_l("该角色必须属于一个村。"), field="village")
+    if role is Role.COUNTY:
+        if county_id is None and village is None:
+            raise InvalidInput(_l("县级用户必须属于一个县。"), field="village")
+        county_id = county_id if county_id is not None else village.township.county_id
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=hasher.hash(password),
+        role=role.value,
+        village_id=village.id if role in VILLAGE_ROLES else None,
+        county_id=county_id if role is Role.COUNTY else None,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.USER_CREATE,
+        subject=user,
+        village_id=user.village_id,
+        data={"after": {"username": username, "role": role.value}},
+    )
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Unknown names cost a hash too, to hide which exist."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        _verify(_dummy_hash(), password)
+        return None
+    if not _verify(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def change_password(session: Session, *, user: User, old_password: str, new_password: str) -> User:
+    """Sets a new password and ends every other session of the user."""
+    if not _verify(user.password_hash, old_password):
+        raise WrongPassword()
+    _check_password(new_password)
+    user.password_hash = hasher.hash(new_password)
+    user.session_version += 1
+    session.flush()
+    audit.record(
+        session, actor=user, tag=AuditTag.USER_PASSWORD_CHANGE, subject=user, village_id=user.village_id
+    )
+    return user
+
+
+def set_active(session: Session, *, actor, user_id: int, active: bool) -> User:
+    user = get(session, user_id)
+    before = {"active": user.active}
+    user.active = active
+    user.session_version += 1
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.USER_UPDATE,
+        subject=user,
+        village_id=user.village_id,
+        data=audit.changes(before, {"active": active}),
+    )
+    return user
+
+
+def get(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def by_username(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound()
+    return user
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, User.username)))
+
+
+def load_session_user(session: Session, session_id: str) -> User | None:
+    """The user behind a Flask-Login id `"<user id>:<session version>"`, if that session is still valid."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def create_api_token(session: Session, *, actor, user: User) -> str:
+    """A new bearer token for `user`; the plain token is returned once and only its digest is kept."""
+    token = secrets.token_urlsafe(32)
+    api_token = ApiToken(user_id=user.id, digest=_digest(token))
+    session.add(api_token)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.API_TOKEN_CREATE,
+        subject=api_token,
+        village_id=user.village_id,
+        data={"user": user.username},
+    )
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.execute(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.digest == _digest(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    return row if row is not None and row.active else None
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(_l("未知角色：%(role)s") % {"role": role}, field="role") from None
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            _l("密码至少需要 %(n)d 个字符。") % {"n": MIN_PASSWORD_LENGTH}, field="password"
+        )
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@cache
+def _dummy_hash() -> str:
+    return hasher.hash(secrets.token_hex(16))

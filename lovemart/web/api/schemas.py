@@ -1,0 +1,31 @@
+"""Marshmallow schemas shared by the API's areas: paging and the page envelope."""
+
+from marshmallow import Schema, fields, validate
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=30, validate=validate.Range(min=1, max=200))
+    village = fields.Integer(
+        metadata={"description": "County users: id of one of their villages (defaults to the first)."}
+    )
+
+
+class PageMeta(Schema):
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict(
+        {"items": fields.List(fields.Nested(item_schema)), "meta": fields.Nested(PageMeta)}, name=name
+    )
+
+
+def page_body(page) -> dict:
+    return {
+        "items": page.items,
+        "meta": {"page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages},
+    }

@@ -1,0 +1,90 @@
+"""Per request: who is acting (session user, or bearer token on the API), which villages they may read,
+and which village they are working in. Also feeds templates the few values every page needs."""
+
+from flask import Flask, abort, g, request, session
+from flask_login import current_user
+
+from lovemart.authz import VILLAGE_ROLES, Permission, Role, current_actor, has_permission
+from lovemart.db import db
+from lovemart.extensions import login_manager
+from lovemart.models import Village
+from lovemart.scope import restrict
+from lovemart.services import users, villages
+
+WORKING_VILLAGE_KEY = "working_village_id"
+
+
+def register_request_context(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(lambda session_id: users.load_session_user(db.session, session_id))
+    app.before_request(_resolve_actor)
+    app.context_processor(_template_values)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _resolve_actor() -> None:
+    if is_api_request():
+        actor = _bearer_user()
+    else:
+        actor = current_user._get_current_object() if current_user.is_authenticated else None
+    g.actor = actor
+    g.readable_village_ids = _readable_village_ids(actor)
+    restrict(db.session, g.readable_village_ids)
+
+
+def _bearer_user():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return users.user_for_token(db.session, token.strip())
+
+
+def _readable_village_ids(actor) -> tuple[int, ...] | None:
+    """Villages whose rows the actor may read: none when anonymous, all (None) for the system admin."""
+    if actor is None:
+        return ()
+    role = Role(actor.role)
+    if role in VILLAGE_ROLES:
+        return (actor.village_id,)
+    if role is Role.COUNTY:
+        return tuple(villages.county_village_ids(db.session, actor.county_id))
+    return None
+
+
+def working_village() -> Village:
+    """The village this request works in: the user's own, or the one a county user picked.
+
+    :raise 404: for a user who has no village to work in (the system admin).
+    """
+    actor = current_actor()
+    readable = g.get("readable_village_ids")
+    if actor is None or not readable:
+        abort(404)
+    if Role(actor.role) in VILLAGE_ROLES:
+        village_id = actor.village_id
+    else:
+        chosen = request.args.get("village", type=int) if is_api_request() else session.get(WORKING_VILLAGE_KEY)
+        village_id = chosen if chosen in readable else readable[0]
+    return villages.get(db.session, village_id)
+
+
+def switchable_villages() -> list[Village]:
+    """The villages a county user may switch between (empty for everyone else)."""
+    actor = current_actor()
+    if actor is None or Role(actor.role) is not Role.COUNTY:
+        return []
+    return villages.many(db.session, g.readable_village_ids)
+
+
+def _template_values() -> dict:
+    actor = current_actor()
+    return {
+        "actor": actor,
+        "can": lambda permission: has_permission(actor, permission),
+        "Permission": Permission,
+    }

@@ -1,0 +1,26 @@
+"""`submit(form, call)`: run one service for a valid form and show a refusal on the form itself."""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from lovemart.services.errors import DomainError, NotFound
+
+T = TypeVar("T")
+
+
+def submit(form, call: Callable[[], T]) -> T | None:
+    """The service's result, or None with the refusal attached to the field it names (or the whole form).
+
+    `NotFound` is not a form problem and propagates, so the page answers 404.
+    """
+    try:
+        return call()
+    except NotFound:
+        raise
+    except DomainError as error:
+        field = getattr(form, getattr(error, "field", None) or "", None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, error.message]
+        else:
+            form.form_errors.append(error.message)
+        return None

@@ -1,0 +1,54 @@
+"""The signed-in home page, the language switch and the health check."""
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from lovemart.authz import Permission, Role, current_actor, has_permission, public, signed_in
+from lovemart.db import db
+from lovemart.services import households
+from lovemart.services.households import HouseholdFilter
+from lovemart.web.context import WORKING_VILLAGE_KEY, switchable_villages, working_village
+from lovemart.web.i18n import LOCALE_KEY
+from lovemart.web.navigation import back_url, safe_path
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+@signed_in
+def index():
+    actor = current_actor()
+    if Role(actor.role) is Role.SYSADMIN:
+        return redirect(url_for("admin.villages_index"))
+    village = working_village()
+    summary = None
+    if has_permission(actor, Permission.HOUSEHOLD_READ):
+        summary = households.summary(db.session, village_id=village.id)
+    return render_template(
+        "main/index.html", village=village, summary=summary, villages=switchable_villages()
+    )
+
+
+@bp.post("/village")
+@signed_in
+def switch_village():
+    """County users choose which of their villages they are looking at."""
+    chosen = request.form.get("village_id", type=int)
+    if chosen in {v.id for v in switchable_villages()}:
+        session[WORKING_VILLAGE_KEY] = chosen
+    return redirect(back_url())
+
+
+@bp.get("/lang/<code>")
+@public
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session[LOCALE_KEY] = code
+    return redirect(safe_path(request.args.get("next")) or url_for("main.index"))
+
+
+@bp.get("/healthz")
+@public
+def health():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

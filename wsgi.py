@@ -1,0 +1,3 @@
+from lovemart import create_app
+
+app = create_app()
