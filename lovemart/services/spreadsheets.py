@@ -186,7 +186,6 @@ def export_households(session: Session, *, village_id: int) -> io.BytesIO:
         .where(Household.village_id == village_id)
         .options(selectinload(Household.members), selectinload(Household.group))
         .order_by(Household.number)
-        .execution_options(yield_per=500)
     )
     for household in session.scalars(stmt):
         for member in household.members:

@@ -3,7 +3,7 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from lovemart.authz import Permission, current_actor, require
+from lovemart.authz import Permission, Role, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.admin import UserForm, VillageForm, VillageSettingsForm
 from lovemart.services import users, villages
@@ -63,7 +63,9 @@ def edit_village(village_id: int):
 @bp.get("/users")
 @require(Permission.SYSTEM_USER_WRITE)
 def users_index():
-    return render_template("admin/users.html", users=users.all_users(db.session))
+    return render_template(
+        "admin/users.html", users=users.all_users(db.session), roles={r.value: r.label for r in Role}
+    )
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @require(Permission.SYSTEM_USER_WRITE)

@@ -2,6 +2,7 @@
 and which village they are working in. Also feeds templates the few values every page needs."""
 
 from flask import Flask, abort, g, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from lovemart.authz import VILLAGE_ROLES, Permission, Role, current_actor, has_permission
@@ -87,4 +88,5 @@ def _template_values() -> dict:
         "actor": actor,
         "can": lambda permission: has_permission(actor, permission),
         "Permission": Permission,
+        "get_locale": get_locale,
     }

@@ -13,7 +13,7 @@ from lovemart.forms.households import (
     MemberForm,
     NewHouseholdForm,
 )
-from lovemart.models.households import Relation
+from lovemart.models.households import HouseholdStatus, Relation
 from lovemart.services import households, spreadsheets, villages
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web.context import working_village
@@ -191,7 +191,7 @@ def import_upload():
     if form.validate_on_submit():
         upload = uploads.save(village.id, form.file.data)
         return redirect(url_for("households.import_preview", upload=upload))
-    return render_template("households/import.html", form=form, village=village)
+    return render_template("households/import.html", form=form, village=village, columns=spreadsheets.COLUMNS)
 
 
 @bp.get("/import/<upload>")
@@ -201,7 +201,11 @@ def import_preview(upload: str):
     filename, data = uploads.load(village.id, upload)
     plan = spreadsheets.plan_roster(db.session, village_id=village.id, filename=filename, data=data)
     return render_template(
-        "households/import_preview.html", village=village, plan=plan, form=ImportConfirmForm(upload=upload)
+        "households/import_preview.html",
+        village=village,
+        plan=plan,
+        form=ImportConfirmForm(upload=upload),
+        statuses={s.value: s.label for s in HouseholdStatus},
     )
 
 

@@ -1,0 +1,129 @@
+"""Fixtures: the app on SQLite and (when reachable) PostgreSQL, a clean migrated database per test,
+the session, clients and signed-in clients."""
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from lovemart import create_app
+from lovemart.config import TestConfig
+from lovemart.db import db
+from lovemart.services import users
+
+POSTGRES_URL = os.environ.get(
+    "LOVEMART_TEST_POSTGRES_URL", "postgresql+psycopg://lovemart:lovemart@127.0.0.1:5432/lovemart_test"
+)
+PASSWORD = "password123"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2 at its recommended cost takes ~50 ms a hash; tests create many users."""
+    original = users.hasher
+    users.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users.hasher = original
+
+
+def _migrate(url: str, instance: Path) -> None:
+    app = create_app({**_config(url, instance)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def _config(url: str, instance: Path) -> dict:
+    return {
+        key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()
+    } | {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH_FOR_TESTS": str(instance)}
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except OperationalError as error:
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {str(error).splitlines()[0]}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    """A migrated template database: a SQLite file to copy, or the PostgreSQL test database."""
+    instance = tmp_path_factory.mktemp("instance")
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.db"
+        _migrate(f"sqlite:///{template}", instance)
+        return {"kind": "sqlite", "template": template, "instance": instance}
+    if reason := _postgres_reachable():
+        pytest.skip(reason)
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(POSTGRES_URL, instance)
+    return {"kind": "postgresql", "url": POSTGRES_URL, "instance": instance}
+
+
+def _fresh_url(database, tmp_path) -> str:
+    if database["kind"] == "sqlite":
+        path = tmp_path / "lovemart.db"
+        with sqlite3.connect(database["template"]) as source, sqlite3.connect(path) as target:
+            source.backup(target)
+        return f"sqlite:///{path}"
+    engine = create_engine(database["url"])
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars()
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return database["url"]
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    app = create_app(_config(_fresh_url(database, tmp_path), tmp_path))
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    """The app's session inside an app context, unrestricted by village (like the CLI)."""
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(app):
+    """`login(username)` → a test client signed in as that user (password `PASSWORD`)."""
+
+    def sign_in(username: str, password: str = PASSWORD):
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, f"sign-in as {username} failed"
+        return client
+
+    return sign_in
