@@ -1,17 +1,28 @@
 """Every model module, imported so that the app and Alembic see the whole metadata."""
 
 from lovemart.models.audit import AuditEvent
+from lovemart.models.cards import Card
 from lovemart.models.geography import County, Township, Village, VillagerGroup
 from lovemart.models.households import Household, HouseholdStatus, Member
+from lovemart.models.inspections import Inspection
+from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
+from lovemart.models.rules import Rule
 from lovemart.models.users import ApiToken, User
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "Card",
     "County",
     "Household",
     "HouseholdStatus",
+    "Inspection",
+    "LedgerBook",
+    "LedgerEntry",
     "Member",
+    "PointsAccount",
+    "PointsClaim",
+    "Rule",
     "Township",
     "User",
     "Village",

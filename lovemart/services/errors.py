@@ -79,3 +79,64 @@ class ImportRejected(DomainError):
     def __init__(self, problems):
         self.problems = problems
         super().__init__(count=len(problems))
+
+
+class HouseholdInactive(DomainError):
+    code = "household_inactive"
+    template = _l("该户已迁出，不能办理。")
+
+
+class InspectionNotPassed(DomainError):
+    code = "inspection_not_passed"
+    template = _l("该户最近一次“五净一规范”检查未全部达标（%(failed)s），暂不能发卡。")
+
+
+class AlreadyHasCard(DomainError):
+    code = "already_has_card"
+    template = _l("该户已有一张正常使用的积分卡（%(number)s）。")
+
+
+class CardNotActive(DomainError):
+    code = "card_inactive"
+    template = _l("该积分卡已挂失或已回收，不能使用。")
+
+
+class NoPointsAccount(DomainError):
+    code = "no_points_account"
+    template = _l("该户还没有积分卡，请先发卡。")
+
+
+class AccountFrozen(DomainError):
+    code = "account_frozen"
+    template = _l("该户的积分账户已冻结（积分卡已回收）。")
+
+
+class RuleRetired(DomainError):
+    code = "rule_retired"
+    template = _l("积分细则“%(name)s”已停用。")
+
+
+class CapExceeded(DomainError):
+    code = "cap_exceeded"
+    template = _l("“%(name)s”每户每月最多 %(cap)d 分，本月已得 %(used)d 分。")
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient_points"
+    template = _l("积分不足：需要 %(needed)d 分，当前余额 %(available)d 分。")
+
+
+class AlreadyReversed(DomainError):
+    code = "already_reversed"
+    template = _l("这条记录已经冲正过了。")
+
+
+class ClaimNotOpen(DomainError):
+    code = "claim_not_open"
+    template = _l("这条申请已经处理过了。")
+
+
+class IdempotencyConflict(DomainError):
+    code = "idempotency_conflict"
+    status = 422
+    template = _l("同一个请求编号已用于另一项不同的操作。")

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zipfile import BadZipFile
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -26,6 +27,8 @@ from lovemart.services.households import HouseholdInput, MemberInput
 COLUMNS = ("户号", "村民小组", "姓名", "与户主关系", "性别", "出生年份", "住址", "电话", "户类别")
 _FIELDS = ("number", "group", "name", "relation", "gender", "birth_year", "address", "phone", "status")
 REQUIRED = ("户号", "姓名", "与户主关系", "性别")
+#: Labels in a roster are data the import reads back: written in Chinese whatever the UI language.
+ROSTER_LOCALE = "zh_Hans_CN"
 MAX_ROWS = 20000
 
 _RELATIONS = {str(r.label): r.value for r in Relation} | {r.value: r.value for r in Relation} | {
@@ -125,11 +128,12 @@ def import_roster(session: Session, *, actor, village_id: int, filename: str, da
     return created
 
 
-def _read_rows(filename: str, data: bytes, *, max_rows: int = MAX_ROWS) -> list[RosterRow]:
-    """The data rows of an .xlsx or .csv roster.
+def _read_rows(filename: str, data: bytes, *, max_rows: int | None = None) -> list[RosterRow]:
+    """The data rows of an .xlsx or .csv roster; at most `max_rows` (default: `MAX_ROWS`, read at call time).
 
     :raise _Unreadable: for a file that is not a readable roster (format, headers, size).
     """
+    max_rows = MAX_ROWS if max_rows is None else max_rows
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == "xlsx":
         table = _xlsx_rows(data)
@@ -187,22 +191,23 @@ def export_households(session: Session, *, village_id: int) -> io.BytesIO:
         .options(selectinload(Household.members), selectinload(Household.group))
         .order_by(Household.number)
     )
-    for household in session.scalars(stmt):
-        for member in household.members:
-            head = member.relation == Relation.HEAD
-            sheet.append(
-                (
-                    household.number,
-                    household.group.name,
-                    member.name,
-                    str(member.relation_label),
-                    str(member.gender_label),
-                    member.birth_year,
-                    household.address if head else "",
-                    household.phone if head else "",
-                    str(household.status_label) if head else "",
+    with force_locale(ROSTER_LOCALE):
+        for household in session.scalars(stmt):
+            for member in household.members:
+                head = member.relation == Relation.HEAD
+                sheet.append(
+                    (
+                        household.number,
+                        household.group.name,
+                        member.name,
+                        str(member.relation_label),
+                        str(member.gender_label),
+                        member.birth_year,
+                        household.address if head else "",
+                        household.phone if head else "",
+                        str(household.status_label) if head else "",
+                    )
                 )
-            )
     out = io.BytesIO()
     workbook.save(out)
     out.seek(0)

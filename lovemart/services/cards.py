@@ -1,0 +1,159 @@
+"""Point cards (积分卡): issue (with the base points), report lost and reissue, recover, and look up.
+
+The balance belongs to the household's points account; a card is only a credential pointing at it, so a
+reissued card carries the same balance and the old token stops working at once.
+"""
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lovemart.db import utcnow
+from lovemart.models import Card, PointsAccount, Village
+from lovemart.models.cards import CardStatus
+from lovemart.models.points import AccountStatus
+from lovemart.services import audit, households, inspections, points, villages
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import (
+    AlreadyHasCard,
+    CardNotActive,
+    HouseholdInactive,
+    InspectionNotPassed,
+    NotFound,
+)
+
+TOKEN_BYTES = 24  # 192 bits in the villager's URL
+
+
+def issue(session: Session, *, actor, village_id: int, household_id: int) -> Card:
+    """A first card for a household that passed all six checks at its latest inspection.
+
+    Opens the points account with the village's base points as its first entry. A household coming back
+    after its card was recovered gets its frozen account back, without new base points.
+    """
+    household = households.get(session, village_id=village_id, household_id=household_id)
+    if not household.active:
+        raise HouseholdInactive()
+    if (current := active_card(session, village_id=village_id, household_id=household_id)) is not None:
+        raise AlreadyHasCard(number=current.number)
+    latest = inspections.latest(session, village_id=village_id, household_id=household_id)
+    if latest is None or not latest.passed:
+        failed = "、".join(str(label) for label in latest.failed_checks) if latest else str(_l("尚未检查"))
+        raise InspectionNotPassed(failed=failed)
+    village = villages.get(session, village_id)
+    account = session.scalar(select(PointsAccount).where(PointsAccount.household_id == household_id))
+    new_account = account is None
+    if new_account:
+        account = points.open_account(session, village_id=village_id, household_id=household_id)
+    elif account.status == AccountStatus.FROZEN:
+        points.set_frozen(session, account=account, frozen=False)
+    card = _new_card(session, village, account, actor)
+    if new_account:
+        points.credit_base(session, actor=actor, village=village, account=account)
+    audit.record(
+        session, actor=actor, tag=AuditTag.CARD_ISSUE, subject=card, village_id=village_id,
+        data={"household_id": household_id, "number": card.number},
+    )
+    return card
+
+
+def reissue(session: Session, *, actor, village_id: int, card_id: int) -> Card:
+    """Report a card lost and issue its replacement: same account and balance, the old token dead at once."""
+    old = get(session, village_id=village_id, card_id=card_id)
+    if old.status != CardStatus.ACTIVE:
+        raise CardNotActive()
+    _end(old, CardStatus.LOST)
+    session.flush()
+    village = villages.get(session, village_id)
+    account = session.get(PointsAccount, old.account_id)
+    card = _new_card(session, village, account, actor, replaces=old)
+    audit.record(
+        session, actor=actor, tag=AuditTag.CARD_REISSUE, subject=card, village_id=village_id,
+        data={"household_id": card.household_id, "lost": old.number, "number": card.number},
+    )
+    return card
+
+
+def recover(session: Session, *, actor, village_id: int, card_id: int) -> Card:
+    """Take a card back (回收) when the household leaves: the card is dead, the account frozen, history kept."""
+    card = get(session, village_id=village_id, card_id=card_id)
+    if card.status != CardStatus.ACTIVE:
+        raise CardNotActive()
+    _end(card, CardStatus.RECOVERED)
+    points.set_frozen(session, account=session.get(PointsAccount, card.account_id), frozen=True)
+    audit.record(
+        session, actor=actor, tag=AuditTag.CARD_RECOVER, subject=card, village_id=village_id,
+        data={"household_id": card.household_id, "number": card.number},
+    )
+    return card
+
+
+def get(session: Session, *, village_id: int, card_id: int) -> Card:
+    card = session.scalar(select(Card).where(Card.id == card_id, Card.village_id == village_id))
+    if card is None:
+        raise NotFound()
+    return card
+
+
+def active_card(session: Session, *, village_id: int, household_id: int) -> Card | None:
+    return session.scalar(
+        select(Card).where(
+            Card.village_id == village_id, Card.household_id == household_id,
+            Card.status == CardStatus.ACTIVE.value,
+        )
+    )
+
+
+def cards_of(session: Session, *, village_id: int, household_id: int) -> list[Card]:
+    return list(
+        session.scalars(
+            select(Card).where(Card.village_id == village_id, Card.household_id == household_id).order_by(Card.id)
+        )
+    )
+
+
+def by_number(session: Session, *, village_id: int, number: str) -> Card:
+    """An active card of the village by its printed number. :raise NotFound, CardNotActive:"""
+    card = session.scalar(select(Card).where(Card.village_id == village_id, Card.number == number.strip().upper()))
+    if card is None:
+        raise NotFound()
+    if card.status != CardStatus.ACTIVE:
+        raise CardNotActive()
+    return card
+
+
+def by_token(session: Session, token: str) -> Card | None:
+    """The active card behind a villager URL, in any village (the token is the only credential)."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(
+        select(Card)
+        .where(Card.token == token, Card.status == CardStatus.ACTIVE.value)
+        .execution_options(all_villages=True)
+    )
+
+
+def _new_card(session: Session, village: Village, account: PointsAccount, actor, *, replaces: Card | None = None) -> Card:
+    book = points.lock_book(session, village.id)
+    book.card_count += 1
+    card = Card(
+        village_id=village.id,
+        household_id=account.household_id,
+        account_id=account.id,
+        number=f"{village.card_prefix}{book.card_count:05d}",
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        status=CardStatus.ACTIVE.value,
+        issued_by_id=actor.id if actor is not None else None,
+        issued_at=utcnow(),
+        replaces_id=replaces.id if replaces is not None else None,
+    )
+    session.add(card)
+    session.flush()
+    return card
+
+
+def _end(card: Card, status: CardStatus) -> None:
+    card.status = status.value
+    card.ended_at = utcnow()

@@ -1,0 +1,607 @@
+"""The points ledger (积分台账): the only writer of ledger entries and stored balances.
+
+Every append, in one transaction: lock the village's `LedgerBook` row (the chain head), move the account's
+stored balance with one conditional UPDATE, and insert the entry with its running balance and its hash over
+the previous hash and its own canonical content. Appends of a village are therefore serialised (SQLite:
+BEGIN IMMEDIATE; PostgreSQL: the book row's lock), and the book is always locked before an account.
+
+Entries under a rule that needs the supervisor's approval, and villagers' applications, wait as
+`PointsClaim`s outside the ledger and its balance until they are decided.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from lovemart.db import utcnow
+from lovemart.models import Household, LedgerBook, LedgerEntry, PointsAccount, PointsClaim, Rule, Village
+from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
+from lovemart.services import audit
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import (
+    AccountFrozen,
+    AlreadyReversed,
+    ClaimNotOpen,
+    HouseholdInactive,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidInput,
+    NoPointsAccount,
+    NotFound,
+    RuleRetired,
+    CapExceeded,
+)
+
+VILLAGE_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What `award` did: an entry in the ledger, or a claim waiting for approval."""
+
+    entry: LedgerEntry | None = None
+    claim: PointsClaim | None = None
+
+
+# ---- accounts -------------------------------------------------------------------------------------------
+
+
+def open_account(session: Session, *, village_id: int, household_id: int) -> PointsAccount:
+    account = PointsAccount(village_id=village_id, household_id=household_id, balance=0)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def account_for_household(session: Session, *, village_id: int, household_id: int) -> PointsAccount:
+    """:raise NoPointsAccount: when the household was never issued a card."""
+    account = session.scalar(
+        select(PointsAccount).where(
+            PointsAccount.village_id == village_id, PointsAccount.household_id == household_id
+        )
+    )
+    if account is None:
+        raise NoPointsAccount()
+    return account
+
+
+def set_frozen(session: Session, *, account: PointsAccount, frozen: bool) -> None:
+    account.status = (AccountStatus.FROZEN if frozen else AccountStatus.ACTIVE).value
+    account.frozen_at = utcnow() if frozen else None
+    session.flush()
+
+
+# ---- writing entries ------------------------------------------------------------------------------------
+
+
+def credit_base(session: Session, *, actor, village: Village, account: PointsAccount) -> LedgerEntry | None:
+    """The village's base points (基础积分) for a newly issued card; none when the setting is 0."""
+    if village.base_points <= 0:
+        return None
+    entry = _append(
+        session, recorded_by_id=_id(actor), account=account, points=village.base_points, kind=EntryKind.BASE,
+        note=str(_l("发卡基础积分")),
+    )
+    _audit_entry(session, actor, entry)
+    return entry
+
+
+def award(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    household_id: int,
+    rule_id: int,
+    note: str = "",
+    evidence: str | None = None,
+    request_key: str | None = None,
+) -> Recorded:
+    """Award or deduct points by a rule for one household.
+
+    A repeated `request_key` returns what the first call recorded. A rule that needs approval yields a
+    pending claim instead of an entry. A deduction larger than the balance is refused unless the rule allows
+    a negative balance (扣成负分): the household then owes points until it earns them back.
+
+    :raise RuleRetired, CapExceeded, InsufficientPoints, NoPointsAccount, AccountFrozen, HouseholdInactive:
+    """
+    if request_key and (done := _replay(session, request_key, household_id=household_id, rule_id=rule_id)):
+        return done
+    rule = _active_rule(session, village_id, rule_id)
+    account = _usable_account(session, village_id, household_id)
+    points = _points_for(session, rule, account)
+    if rule.requires_approval:
+        claim = PointsClaim(
+            village_id=village_id, account_id=account.id, rule_id=rule.id, points=points, note=note.strip(),
+            evidence=evidence, status=ClaimStatus.PENDING.value, recorded_by_id=_id(actor),
+            request_key=request_key,
+        )
+        session.add(claim)
+        session.flush()
+        audit.record(
+            session, actor=actor, tag=AuditTag.CLAIM_CREATE, subject=claim, village_id=village_id,
+            data={"household_id": household_id, "rule": rule.name, "points": points},
+        )
+        return Recorded(claim=claim)
+    entry = _append(
+        session, recorded_by_id=_id(actor), account=account, points=points, rule=rule, note=note, evidence=evidence,
+        request_key=request_key,
+    )
+    _audit_entry(session, actor, entry)
+    return Recorded(entry=entry)
+
+
+def award_batch(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    household_ids: list[int],
+    rule_id: int,
+    note: str = "",
+    request_key: str | None = None,
+) -> list[Recorded]:
+    """The same rule for many households (e.g. everyone at a labour day), all or none."""
+    unique_ids = sorted(set(household_ids))
+    if not unique_ids:
+        raise InvalidInput(_l("请至少选择一户。"), field="households")
+    return [
+        award(
+            session, actor=actor, village_id=village_id, household_id=household_id, rule_id=rule_id, note=note,
+            request_key=f"{request_key}:{household_id}" if request_key else None,
+        )
+        for household_id in unique_ids
+    ]
+
+
+def reverse(
+    session: Session, *, actor, village_id: int, entry_id: int, reason: str, request_key: str | None = None
+) -> LedgerEntry:
+    """Correct a wrong entry with a reversal entry (冲正) that names it; the original stays in the books.
+
+    A reversal may take the balance below zero (the points were already spent): the entry was wrong, and the
+    books must say so.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_l("请填写冲正原因。"), field="reason")
+    original = get_entry(session, village_id=village_id, entry_id=entry_id)
+    if request_key and (done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))):
+        if done.reversal_of_id != original.id:
+            raise IdempotencyConflict()
+        return done
+    if original.kind == EntryKind.REVERSAL:
+        raise InvalidInput(_l("冲正记录不能再冲正；如需更正，请重新录入正确的积分。"), field="entry")
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reversal_of_id == original.id)) is not None:
+        raise AlreadyReversed()
+    account = session.get(PointsAccount, original.account_id)
+    entry = _append(
+        session, recorded_by_id=_id(actor), account=account, points=-original.points, kind=EntryKind.REVERSAL,
+        rule_id=original.rule_id, rule_name=original.rule_name, note=reason, reversal_of=original,
+        request_key=request_key, allow_negative=True,
+    )
+    audit.record(
+        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_REVERSE, subject=entry, village_id=village_id,
+        data={"reversal_of": original.id, "points": entry.points, "reason": reason},
+    )
+    return entry
+
+
+# ---- claims: approvals and villagers' applications ------------------------------------------------------
+
+
+def apply(
+    session: Session,
+    *,
+    village_id: int,
+    household_id: int,
+    rule_id: int,
+    note: str,
+    evidence: str | None = None,
+    request_key: str | None = None,
+) -> PointsClaim:
+    """A household's own application (积分申报) from its QR page, for the administrator to accept or decline."""
+    if request_key and (done := session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))):
+        return done
+    rule = _active_rule(session, village_id, rule_id)
+    if rule.is_deduction:
+        raise InvalidInput(_l("只能申报加分项。"), field="rule_id")
+    note = note.strip()
+    if not note:
+        raise InvalidInput(_l("请简要说明做了什么好事。"), field="note")
+    account = _usable_account(session, village_id, household_id)
+    claim = PointsClaim(
+        village_id=village_id, account_id=account.id, rule_id=rule.id, points=rule.points, note=note,
+        evidence=evidence, status=ClaimStatus.SUBMITTED.value, from_villager=True, request_key=request_key,
+    )
+    session.add(claim)
+    session.flush()
+    audit.record(
+        session, actor=None, tag=AuditTag.CLAIM_CREATE, subject=claim, village_id=village_id,
+        data={"household_id": household_id, "rule": rule.name, "points": rule.points, "from_villager": True},
+    )
+    return claim
+
+
+def accept(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+    """The administrator accepts an application: it is credited, or waits for approval if the rule says so."""
+    claim = _open_claim(session, village_id, claim_id, ClaimStatus.SUBMITTED)
+    rule = _active_rule(session, village_id, claim.rule_id)
+    account = _usable_account(session, village_id, _household_of(session, claim.account_id))
+    claim.recorded_by_id = _id(actor)
+    claim.points = _points_for(session, rule, account, exclude_claim=claim.id)
+    if rule.requires_approval:
+        claim.status = ClaimStatus.PENDING.value
+        session.flush()
+        audit.record(
+            session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=village_id,
+            data={"status": claim.status},
+        )
+        return claim
+    return _credit_claim(session, actor, claim, rule, account, approved_by=None)
+
+
+def approve(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+    """The supervisor approves a pending claim: it becomes a ledger entry naming both people."""
+    claim = _open_claim(session, village_id, claim_id, ClaimStatus.PENDING)
+    rule = session.get(Rule, claim.rule_id)
+    account = _usable_account(session, village_id, _household_of(session, claim.account_id))
+    return _credit_claim(session, actor, claim, rule, account, approved_by=actor)
+
+
+def reject(session: Session, *, actor, village_id: int, claim_id: int, reason: str) -> PointsClaim:
+    """The supervisor rejects a pending claim, or the administrator declines an application; with a reason
+    the villager sees."""
+    claim = _claim(session, village_id, claim_id)
+    if claim.status not in (ClaimStatus.PENDING, ClaimStatus.SUBMITTED):
+        raise ClaimNotOpen()
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_l("请填写原因，村民会看到它。"), field="reason")
+    declined = claim.status == ClaimStatus.SUBMITTED
+    claim.status = (ClaimStatus.DECLINED if declined else ClaimStatus.REJECTED).value
+    claim.reason = reason
+    claim.decided_by_id = _id(actor)
+    claim.decided_at = utcnow()
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.CLAIM_DECLINE if declined else AuditTag.CLAIM_REJECT, subject=claim,
+        village_id=village_id, data={"reason": reason},
+    )
+    return claim
+
+
+def claims(session: Session, *, village_id: int, status: ClaimStatus) -> list[PointsClaim]:
+    return list(
+        session.scalars(
+            select(PointsClaim)
+            .where(PointsClaim.village_id == village_id, PointsClaim.status == status.value)
+            .order_by(PointsClaim.id)
+        )
+    )
+
+
+# ---- reading --------------------------------------------------------------------------------------------
+
+
+def get_entry(session: Session, *, village_id: int, entry_id: int) -> LedgerEntry:
+    entry = session.scalar(
+        select(LedgerEntry).where(LedgerEntry.id == entry_id, LedgerEntry.village_id == village_id)
+    )
+    if entry is None:
+        raise NotFound()
+    return entry
+
+
+def recompute_balance(session: Session, account_id: int) -> int:
+    return session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.account_id == account_id)
+    )
+
+
+# ---- verification ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    village_id: int
+    what: str
+    entry_id: int | None = None
+    account_id: int | None = None
+
+
+def verify(session: Session, *, village_ids: list[int] | None = None) -> list[Discrepancy]:
+    """Recompute every chain and balance: the first broken entry of each village, and every account whose
+    stored balance or running balances disagree with its entries."""
+    problems: list[Discrepancy] = []
+    books = session.scalars(select(LedgerBook).order_by(LedgerBook.village_id))
+    for book in books:
+        if village_ids is not None and book.village_id not in village_ids:
+            continue
+        problems.extend(_verify_chain(session, book))
+    stmt = select(PointsAccount).order_by(PointsAccount.id)
+    if village_ids is not None:
+        stmt = stmt.where(PointsAccount.village_id.in_(village_ids))
+    for account in session.scalars(stmt):
+        problems.extend(_verify_account(session, account))
+    return problems
+
+
+def _verify_chain(session: Session, book: LedgerBook) -> list[Discrepancy]:
+    previous, expected_seq = GENESIS_HASH, 1
+    stmt = select(LedgerEntry).where(LedgerEntry.village_id == book.village_id).order_by(LedgerEntry.seq)
+    for entry in session.scalars(stmt.execution_options(yield_per=1000)):
+        if entry.seq != expected_seq:
+            return [Discrepancy(book.village_id, f"entry sequence jumps from {expected_seq - 1} to {entry.seq}", entry.id)]
+        if entry.prev_hash != previous or entry.hash != entry_hash(previous, entry):
+            return [Discrepancy(book.village_id, f"entry #{entry.seq} does not match its hash", entry.id)]
+        previous, expected_seq = entry.hash, expected_seq + 1
+    if (book.entry_count, book.head_hash) != (expected_seq - 1, previous):
+        return [Discrepancy(book.village_id, "chain head differs from the last entry")]
+    return []
+
+
+def _verify_account(session: Session, account: PointsAccount) -> list[Discrepancy]:
+    running = 0
+    for entry in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.account_id == account.id).order_by(LedgerEntry.seq)
+    ):
+        running += entry.points
+        if entry.balance_after != running:
+            return [Discrepancy(account.village_id, f"running balance wrong at entry #{entry.seq}", entry.id, account.id)]
+    if running != account.balance:
+        return [
+            Discrepancy(account.village_id, f"stored balance {account.balance} ≠ sum of entries {running}",
+                        account_id=account.id)
+        ]
+    return []
+
+
+def entry_hash(prev_hash: str, entry: LedgerEntry) -> str:
+    """SHA-256 over the previous hash and the entry's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    content = {
+        "village": entry.village_id,
+        "seq": entry.seq,
+        "account": entry.account_id,
+        "points": entry.points,
+        "balance_after": entry.balance_after,
+        "kind": entry.kind,
+        "rule": entry.rule_id,
+        "rule_name": entry.rule_name,
+        "note": entry.note,
+        "evidence": entry.evidence,
+        "recorded_by": entry.recorded_by_id,
+        "approved_by": entry.approved_by_id,
+        "reversal_of": entry.reversal_of_id,
+        "request_key": entry.request_key,
+        "created_at": _timestamp(entry.created_at),
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+# ---- internals ------------------------------------------------------------------------------------------
+
+
+def _append(
+    session: Session,
+    *,
+    recorded_by_id: int | None,
+    account: PointsAccount,
+    points: int,
+    kind: EntryKind | None = None,
+    rule: Rule | None = None,
+    rule_id: int | None = None,
+    rule_name: str = "",
+    note: str = "",
+    evidence: str | None = None,
+    reversal_of: LedgerEntry | None = None,
+    request_key: str | None = None,
+    approved_by=None,
+    allow_negative: bool = False,
+) -> LedgerEntry:
+    if rule is not None:
+        kind = kind or (EntryKind.DEDUCTION if points < 0 else EntryKind.AWARD)
+        rule_id, rule_name, allow_negative = rule.id, rule.name, allow_negative or rule.allow_negative
+    book = lock_book(session, account.village_id)
+    balance_after = _move_balance(session, account, points, allow_negative=allow_negative)
+    entry = LedgerEntry(
+        village_id=account.village_id,
+        seq=book.entry_count + 1,
+        account_id=account.id,
+        points=points,
+        balance_after=balance_after,
+        kind=kind.value,
+        rule_id=rule_id,
+        rule_name=rule_name,
+        note=note.strip(),
+        evidence=evidence,
+        recorded_by_id=recorded_by_id,
+        approved_by_id=_id(approved_by),
+        reversal_of_id=reversal_of.id if reversal_of is not None else None,
+        request_key=request_key,
+        created_at=utcnow(),
+        prev_hash=book.head_hash,
+    )
+    entry.hash = entry_hash(book.head_hash, entry)
+    session.add(entry)
+    book.entry_count, book.head_hash = entry.seq, entry.hash
+    session.flush()
+    return entry
+
+
+def lock_book(session: Session, village_id: int) -> LedgerBook:
+    """The village's chain head, locked for this transaction (created on the village's first entry)."""
+    book = session.scalar(
+        select(LedgerBook).where(LedgerBook.village_id == village_id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    )
+    if book is None:
+        book = LedgerBook(village_id=village_id, entry_count=0, head_hash=GENESIS_HASH, card_count=0)
+        session.add(book)
+        session.flush()
+    return book
+
+
+def _move_balance(session: Session, account: PointsAccount, points: int, *, allow_negative: bool) -> int:
+    """One conditional UPDATE: the balance moves only if the account is active and, for a debit, covers it."""
+    condition = PointsAccount.id == account.id
+    if points < 0 and not allow_negative:
+        condition = and_(condition, PointsAccount.balance + points >= 0)
+    new_balance = session.execute(
+        update(PointsAccount)
+        .where(condition, PointsAccount.status == AccountStatus.ACTIVE.value)
+        .values(balance=PointsAccount.balance + points)
+        .returning(PointsAccount.balance)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if new_balance is None:
+        session.refresh(account)
+        if account.status != AccountStatus.ACTIVE:
+            raise AccountFrozen()
+        raise InsufficientPoints(needed=-points, available=account.balance)
+    account.balance = new_balance
+    session.flush()
+    return new_balance
+
+
+def _points_for(session: Session, rule: Rule, account: PointsAccount, *, exclude_claim: int | None = None) -> int:
+    """The rule's points for this account now: escalated for a repeated deduction, checked against the cap."""
+    month_start = _month_start()
+    if rule.is_deduction and rule.repeat_points:
+        earlier = _month_count(session, rule, account, month_start)
+        return rule.repeat_points[min(earlier, len(rule.repeat_points) - 1)]
+    if rule.cap_per_month is not None:
+        used = _month_points(session, rule, account, month_start, exclude_claim=exclude_claim)
+        if used + rule.points > rule.cap_per_month:
+            raise CapExceeded(name=rule.name, cap=rule.cap_per_month, used=used)
+    return rule.points
+
+
+def _month_points(session, rule, account, month_start: datetime, *, exclude_claim=None) -> int:
+    """Points from the rule this month: entries net of their reversals, plus claims still waiting."""
+    in_ledger = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.account_id == account.id, LedgerEntry.rule_id == rule.id,
+            LedgerEntry.created_at >= month_start,
+        )
+    )
+    waiting = select(func.coalesce(func.sum(PointsClaim.points), 0)).where(
+        PointsClaim.account_id == account.id, PointsClaim.rule_id == rule.id,
+        PointsClaim.status == ClaimStatus.PENDING.value, PointsClaim.created_at >= month_start,
+    )
+    if exclude_claim is not None:
+        waiting = waiting.where(PointsClaim.id != exclude_claim)
+    return in_ledger + session.scalar(waiting)
+
+
+def _month_count(session, rule, account, month_start: datetime) -> int:
+    """How many times the rule was applied this month, not counting reversed entries."""
+    reversed_ids = select(LedgerEntry.reversal_of_id).where(LedgerEntry.reversal_of_id.is_not(None))
+    return session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(
+            LedgerEntry.account_id == account.id, LedgerEntry.rule_id == rule.id,
+            LedgerEntry.kind != EntryKind.REVERSAL.value, LedgerEntry.created_at >= month_start,
+            LedgerEntry.id.not_in(reversed_ids),
+        )
+    )
+
+
+def _month_start() -> datetime:
+    """The start of the current calendar month where the villages are (Asia/Shanghai), in UTC."""
+    local = utcnow().astimezone(VILLAGE_TIMEZONE)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _active_rule(session: Session, village_id: int, rule_id: int) -> Rule:
+    rule = session.scalar(select(Rule).where(Rule.id == rule_id, Rule.village_id == village_id))
+    if rule is None:
+        raise NotFound()
+    if not rule.active:
+        raise RuleRetired(name=rule.name)
+    return rule
+
+
+def _usable_account(session: Session, village_id: int, household_id: int) -> PointsAccount:
+    household = session.scalar(
+        select(Household).where(Household.id == household_id, Household.village_id == village_id)
+    )
+    if household is None:
+        raise NotFound()
+    if not household.active:
+        raise HouseholdInactive()
+    account = account_for_household(session, village_id=village_id, household_id=household_id)
+    if account.status != AccountStatus.ACTIVE:
+        raise AccountFrozen()
+    return account
+
+
+def _household_of(session: Session, account_id: int) -> int:
+    return session.scalar(select(PointsAccount.household_id).where(PointsAccount.id == account_id))
+
+
+def _claim(session: Session, village_id: int, claim_id: int) -> PointsClaim:
+    claim = session.scalar(
+        select(PointsClaim).where(PointsClaim.id == claim_id, PointsClaim.village_id == village_id)
+    )
+    if claim is None:
+        raise NotFound()
+    return claim
+
+
+def _open_claim(session: Session, village_id: int, claim_id: int, status: ClaimStatus) -> PointsClaim:
+    claim = _claim(session, village_id, claim_id)
+    if claim.status != status:
+        raise ClaimNotOpen()
+    return claim
+
+
+def _credit_claim(session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by) -> PointsClaim:
+    entry = _append(
+        session, recorded_by_id=claim.recorded_by_id, account=account, points=claim.points, rule=rule,
+        note=claim.note, evidence=claim.evidence, approved_by=approved_by, request_key=f"claim:{claim.id}",
+    )
+    claim.status = ClaimStatus.APPROVED.value
+    claim.entry_id = entry.id
+    claim.decided_by_id = _id(actor)
+    claim.decided_at = utcnow()
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=claim.village_id,
+        data={"entry_id": entry.id, "points": entry.points},
+    )
+    return claim
+
+
+def _replay(session: Session, request_key: str, *, household_id: int, rule_id: int) -> Recorded | None:
+    """The first result of a repeated request; a key reused for something else is refused."""
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))
+    claim = None if entry else session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))
+    found = entry or claim
+    if found is None:
+        return None
+    if found.rule_id != rule_id or _household_of(session, found.account_id) != household_id:
+        raise IdempotencyConflict()
+    return Recorded(entry=entry, claim=claim)
+
+
+def _audit_entry(session: Session, actor, entry: LedgerEntry) -> None:
+    audit.record(
+        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_CREATE, subject=entry, village_id=entry.village_id,
+        data={"account_id": entry.account_id, "points": entry.points, "rule": entry.rule_name, "seq": entry.seq},
+    )
+
+
+def _id(user) -> int | None:
+    return user.id if user is not None else None
+
+
+def _timestamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
