@@ -38,18 +38,32 @@ VILLAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
 
 class Permission(StrEnum):
     AUDIT_READ = "audit:event:read"
+    CARD_WRITE = "points:card:write"
+    CLAIM_ACCEPT = "points:claim:accept"
+    CLAIM_APPROVE = "points:claim:approve"
     HOUSEHOLD_READ = "household:household:read"
     HOUSEHOLD_WRITE = "household:household:write"
+    INSPECTION_WRITE = "points:inspection:write"
+    LEDGER_READ = "points:ledger:read"
+    LEDGER_WRITE = "points:ledger:write"
+    RULE_WRITE = "points:rule:write"
     SYSTEM_USER_WRITE = "system:user:write"
     SYSTEM_VILLAGE_WRITE = "system:village:write"
 
 
-_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ})
+_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ, Permission.LEDGER_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: _VILLAGE_READ | {Permission.HOUSEHOLD_WRITE},
-    Role.SUPERVISOR: _VILLAGE_READ | {Permission.AUDIT_READ},
-    Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ},
+    Role.ADMIN: _VILLAGE_READ
+    | {
+        Permission.CARD_WRITE,
+        Permission.CLAIM_ACCEPT,
+        Permission.HOUSEHOLD_WRITE,
+        Permission.INSPECTION_WRITE,
+        Permission.LEDGER_WRITE,
+    },
+    Role.SUPERVISOR: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE},
+    Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.RULE_WRITE},
     Role.COUNTY: _VILLAGE_READ,
     Role.SYSADMIN: frozenset({Permission.SYSTEM_USER_WRITE, Permission.SYSTEM_VILLAGE_WRITE}),
 }

@@ -7,6 +7,7 @@ gets the same demo. Loading is idempotent: what exists already is left alone.
 
 import random
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 from lovemart.authz import Role
 from lovemart.models import HouseholdStatus, User, Village
 from lovemart.models.households import Gender, Relation
-from lovemart.services import households, users, villages
+from lovemart.services import cards, households, inspections, points, rules, users, villages
 from lovemart.services.households import HouseholdInput, MemberInput
+from lovemart.services.errors import InsufficientPoints
+from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
 
 DEMO_PASSWORD = "demo1234"
 
@@ -138,7 +141,38 @@ def _create_village(session: Session, plan: VillagePlan) -> Village:
                 members=_family(rng, sizes[index]),
             )
             index += 1
+    _points_history(session, village, rng)
     return village
+
+
+def _points_history(session: Session, village: Village, rng: random.Random) -> None:
+    """The Adao rules; most households inspected and carded; a few months' worth of awards and deductions.
+
+    About one household in eight has not passed yet, so the demo shows refusals and the door-to-door round.
+    """
+    catalogue = rules.seed(session, actor=None, village_id=village.id)
+    everyday = [r for r in catalogue if not r.requires_approval and r.cap_per_month is None and not r.repeat_points]
+    carded = []
+    for household in inspections.group_households(session, village_id=village.id, group_id=None):
+        checks = dict.fromkeys(CHECK_COLUMNS, True)
+        if rng.random() < 0.12:
+            checks[rng.choice(CHECK_COLUMNS)] = False
+        inspections.record(
+            session, actor=None, village_id=village.id, household_id=household.id,
+            data=InspectionInput(date(2026, 10, 15), "村两委检查组", checks),
+        )
+        if all(checks.values()):
+            cards.issue(session, actor=None, village_id=village.id, household_id=household.id)
+            carded.append(household.id)
+    for _ in range(len(carded) * 2):
+        rule = rng.choice(everyday)
+        try:
+            points.award(
+                session, actor=None, village_id=village.id, household_id=rng.choice(carded), rule_id=rule.id,
+                note="演示数据",
+            )
+        except InsufficientPoints:
+            continue  # a deduction the household cannot cover: skipped, as the counter would refuse it
 
 
 def _sizes(rng: random.Random, households: int, people: int) -> list[int]:
