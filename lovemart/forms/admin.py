@@ -5,7 +5,7 @@ from wtforms import IntegerField, PasswordField, SelectField, StringField, TextA
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lovemart.authz import Role
-from lovemart.forms.base import LoveMartForm
+from lovemart.forms.base import LoveMartForm, enum_options, options
 from lovemart.services.users import MIN_PASSWORD_LENGTH
 
 
@@ -37,7 +37,7 @@ class VillageSettingsForm(LoveMartForm):
 class UserForm(LoveMartForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
-    role = SelectField(_l("角色"), choices=[(r.value, r.label) for r in Role])
+    role = SelectField(_l("角色"), choices=enum_options(Role))
     village_id = SelectField(_l("所属村（县级用户为所属县的任一村）"), coerce=int, validators=[Optional()])
     password = PasswordField(
         _l("初始密码"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
@@ -45,4 +45,4 @@ class UserForm(LoveMartForm):
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.village_id.choices = [(0, "—")] + [(v.id, f"{v.name}（{v.code}）") for v in villages]
+        self.village_id.choices = options([(0, "—"), *((v.id, f"{v.name}（{v.code}）") for v in villages)])

@@ -5,12 +5,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from lovemart.forms.base import LoveMartForm, SearchForm
+from lovemart.forms.base import LoveMartForm, SearchForm, enum_options, options
 from lovemart.models.households import Gender, HouseholdStatus, Relation
-
-
-def _choices(enum):
-    return [(item.value, item.label) for item in enum]
 
 
 class HouseholdForm(LoveMartForm):
@@ -18,17 +14,17 @@ class HouseholdForm(LoveMartForm):
     group_id = SelectField(_l("村民小组"), coerce=int, validators=[DataRequired()])
     address = StringField(_l("住址"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=20)])
-    status = SelectField(_l("户类别"), choices=_choices(HouseholdStatus))
+    status = SelectField(_l("户类别"), choices=enum_options(HouseholdStatus))
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.group_id.choices = [(g.id, g.name) for g in groups]
+        self.group_id.choices = options((g.id, g.name) for g in groups)
 
 
 class MemberForm(LoveMartForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=32)])
-    relation = SelectField(_l("与户主关系"), choices=_choices(Relation))
-    gender = SelectField(_l("性别"), choices=_choices(Gender))
+    relation = SelectField(_l("与户主关系"), choices=enum_options(Relation))
+    gender = SelectField(_l("性别"), choices=enum_options(Gender))
     birth_year = IntegerField(_l("出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
 
 
@@ -36,7 +32,7 @@ class NewHouseholdForm(HouseholdForm):
     """A new household starts with its head."""
 
     head_name = StringField(_l("户主姓名"), validators=[DataRequired(), Length(max=32)])
-    head_gender = SelectField(_l("户主性别"), choices=_choices(Gender))
+    head_gender = SelectField(_l("户主性别"), choices=enum_options(Gender))
     head_birth_year = IntegerField(_l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
 
 
@@ -46,15 +42,15 @@ class HouseholdFilterForm(SearchForm):
     status = SelectField(_l("户类别"), validators=[Optional()])
     active = SelectField(
         _l("状态"),
-        choices=[("1", _l("在册")), ("0", _l("已迁出")), ("all", _l("全部"))],
+        choices=options([("1", _l("在册")), ("0", _l("已迁出")), ("all", _l("全部"))]),
         default="1",
         validators=[Optional()],
     )
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.group.choices = [("", _l("全部小组"))] + [(str(g.id), g.name) for g in groups]
-        self.status.choices = [("", _l("全部类别"))] + _choices(HouseholdStatus)
+        self.group.choices = options([("", _l("全部小组")), *((str(g.id), g.name) for g in groups)])
+        self.status.choices = options([("", _l("全部类别"))]) + enum_options(HouseholdStatus)
 
 
 class ImportForm(LoveMartForm):
