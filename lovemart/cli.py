@@ -7,7 +7,7 @@ from sqlalchemy import select
 from lovemart.authz import Role
 from lovemart.db import unit_of_work
 from lovemart.models import Village
-from lovemart.services import demo, points, users, villages
+from lovemart.services import demo, inventory, points, users, villages
 from lovemart.services.errors import DomainError
 from lovemart.services.villages import VillageSettings
 
@@ -89,15 +89,18 @@ def create_user_command(username, role, village_code, password, display_name):
 
 @lovemart_cli.command("verify")
 def verify_command():
-    """Recompute every balance and every village's hash chain; exit 1 naming what disagrees."""
+    """Recompute every balance, stock level and village hash chain; exit 1 naming what disagrees."""
     with unit_of_work() as session:
-        problems = points.verify(session)
-    if not problems:
-        click.echo("OK: every balance equals the sum of its entries and every chain is intact.")
+        ledger = points.verify(session)
+        stock = inventory.verify(session)
+    if not ledger and not stock:
+        click.echo("OK: balances equal their entries, stock levels their movements, and every chain is intact.")
         return
-    for problem in problems:
+    for problem in ledger:
         where = f"entry {problem.entry_id}" if problem.entry_id else f"account {problem.account_id or '-'}"
         click.echo(f"village {problem.village_id}, {where}: {problem.what}", err=True)
+    for problem in stock:
+        click.echo(f"village {problem.village_id}, product {problem.product_id}: {problem.what}", err=True)
     raise SystemExit(1)
 
 

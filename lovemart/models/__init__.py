@@ -3,9 +3,12 @@
 from lovemart.models.audit import AuditEvent
 from lovemart.models.cards import Card
 from lovemart.models.geography import County, Township, Village, VillagerGroup
+from lovemart.models.donations import Donation, Donor, Fund, FundMovement, Purchase
 from lovemart.models.households import Household, HouseholdStatus, Member
 from lovemart.models.inspections import Inspection
+from lovemart.models.inventory import Product, StockMovement, Stocktake, StocktakeLine, Zone
 from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
+from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule
 from lovemart.models.users import ApiToken, User
 
@@ -14,6 +17,10 @@ __all__ = [
     "AuditEvent",
     "Card",
     "County",
+    "Donation",
+    "Donor",
+    "Fund",
+    "FundMovement",
     "Household",
     "HouseholdStatus",
     "Inspection",
@@ -22,9 +29,17 @@ __all__ = [
     "Member",
     "PointsAccount",
     "PointsClaim",
+    "Product",
+    "Purchase",
+    "Redemption",
+    "RedemptionLine",
     "Rule",
+    "StockMovement",
+    "Stocktake",
+    "StocktakeLine",
     "Township",
     "User",
     "Village",
     "VillagerGroup",
+    "Zone",
 ]

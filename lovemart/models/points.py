@@ -22,6 +22,7 @@ class EntryKind(StrEnum):
     BASE = "base"
     AWARD = "award"
     DEDUCTION = "deduction"
+    REDEMPTION = "redemption"
     REVERSAL = "reversal"
 
     @property
@@ -33,6 +34,7 @@ _KIND_LABELS = {
     EntryKind.BASE: _l("基础积分"),
     EntryKind.AWARD: _l("加分"),
     EntryKind.DEDUCTION: _l("扣分"),
+    EntryKind.REDEMPTION: _l("兑换"),
     EntryKind.REVERSAL: _l("冲正"),
 }
 
@@ -46,6 +48,8 @@ class LedgerBook(Base):
     entry_count: Mapped[int] = mapped_column(default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     card_count: Mapped[int] = mapped_column(default=0)
+    receipt_count: Mapped[int] = mapped_column(default=0)
+    donation_count: Mapped[int] = mapped_column(default=0)
 
 
 class PointsAccount(VillageScoped, Base):
@@ -79,7 +83,8 @@ class LedgerEntry(VillageScoped, Base):
         UniqueConstraint("request_key"),
         ForeignKeyConstraint(["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]),
         CheckConstraint("points <> 0", name="points_not_zero"),
-        CheckConstraint("kind IN ('base', 'award', 'deduction', 'reversal')", name="kind_known"),
+        CheckConstraint("kind IN ('base', 'award', 'deduction', 'redemption', 'reversal')", name="kind_known"),
+        CheckConstraint("(kind = 'redemption') = (redemption_id IS NOT NULL)", name="redemption_names_sale"),
         CheckConstraint("(kind = 'reversal') = (reversal_of_id IS NOT NULL)", name="reversal_names_entry"),
         Index("ix_ledger_entries_account_seq", "account_id", "seq"),
         Index("ix_ledger_entries_village_created", "village_id", "created_at"),
@@ -99,6 +104,7 @@ class LedgerEntry(VillageScoped, Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reversal_of_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     request_key: Mapped[str | None] = mapped_column(String(80))
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -5,13 +5,14 @@ reissued card carries the same balance and the old token stops working at once.
 """
 
 import secrets
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lovemart.db import utcnow
-from lovemart.models import Card, PointsAccount, Village
+from lovemart.models import Card, Household, PointsAccount, Village
 from lovemart.models.cards import CardStatus
 from lovemart.models.points import AccountStatus
 from lovemart.services import audit, households, inspections, points, villages
@@ -25,6 +26,25 @@ from lovemart.services.errors import (
 )
 
 TOKEN_BYTES = 24  # 192 bits in the villager's URL
+
+
+@dataclass(frozen=True)
+class HouseholdCards:
+    """What the household page shows: the card in use (if any), every card ever issued, and the account."""
+
+    active: Card | None
+    history: list[Card]
+    account: PointsAccount | None
+
+    @property
+    def frozen(self) -> bool:
+        return self.account is not None and self.account.status == AccountStatus.FROZEN
+
+
+@dataclass(frozen=True)
+class PrintableCard:
+    card: Card
+    household: Household
 
 
 def issue(session: Session, *, actor, village_id: int, household_id: int) -> Card:
@@ -97,6 +117,14 @@ def get(session: Session, *, village_id: int, card_id: int) -> Card:
     return card
 
 
+def get_active(session: Session, *, village_id: int, card_id: int) -> Card:
+    """A card that may still be printed or used. :raise NotFound, CardNotActive:"""
+    card = get(session, village_id=village_id, card_id=card_id)
+    if card.status != CardStatus.ACTIVE:
+        raise CardNotActive()
+    return card
+
+
 def active_card(session: Session, *, village_id: int, household_id: int) -> Card | None:
     return session.scalar(
         select(Card).where(
@@ -110,6 +138,58 @@ def cards_of(session: Session, *, village_id: int, household_id: int) -> list[Ca
     return list(
         session.scalars(
             select(Card).where(Card.village_id == village_id, Card.household_id == household_id).order_by(Card.id)
+        )
+    )
+
+
+def for_household(session: Session, *, village_id: int, household_id: int) -> HouseholdCards:
+    history = list(
+        session.scalars(
+            select(Card)
+            .where(Card.village_id == village_id, Card.household_id == household_id)
+            .order_by(Card.id.desc())
+        )
+    )
+    account = session.scalar(
+        select(PointsAccount).where(
+            PointsAccount.village_id == village_id, PointsAccount.household_id == household_id
+        )
+    )
+    active = next((card for card in history if card.status == CardStatus.ACTIVE), None)
+    return HouseholdCards(active=active, history=history, account=account)
+
+
+def printable(session: Session, *, village_id: int, group_id: int | None = None) -> list[PrintableCard]:
+    """The active cards of a village (or one group) with their households, in household-number order."""
+    stmt = (
+        select(Card, Household)
+        .join(Household, (Household.id == Card.household_id) & (Household.village_id == Card.village_id))
+        .where(Card.village_id == village_id, Card.status == CardStatus.ACTIVE.value)
+        .options(selectinload(Household.members), selectinload(Household.group))
+        .order_by(Household.number)
+    )
+    if group_id is not None:
+        stmt = stmt.where(Household.group_id == group_id)
+    return [PrintableCard(card, household) for card, household in session.execute(stmt)]
+
+
+def awaiting_card(session: Session, *, village_id: int) -> list[Household]:
+    """Active households whose latest inspection passed and that hold no active card: ready to be issued one."""
+    latest = inspections.latest_by_household(session, village_id=village_id)
+    carded = set(
+        session.scalars(
+            select(Card.household_id).where(Card.village_id == village_id, Card.status == CardStatus.ACTIVE.value)
+        )
+    )
+    ready = [hid for hid, inspection in latest.items() if inspection.passed and hid not in carded]
+    if not ready:
+        return []
+    return list(
+        session.scalars(
+            select(Household)
+            .where(Household.village_id == village_id, Household.active.is_(True), Household.id.in_(ready))
+            .options(selectinload(Household.members), selectinload(Household.group))
+            .order_by(Household.number)
         )
     )
 

@@ -140,3 +140,18 @@ class IdempotencyConflict(DomainError):
     code = "idempotency_conflict"
     status = 422
     template = _l("同一个请求编号已用于另一项不同的操作。")
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+    template = _l("“%(product)s”库存不足：需要 %(wanted)d，仅剩 %(left)d。")
+
+
+class FundTooLow(DomainError):
+    code = "fund_too_low"
+    template = _l("资金“%(fund)s”余额不足：需要 %(needed)s 元，余额 %(available)s 元。")
+
+
+class RedemptionCancelled(DomainError):
+    code = "redemption_cancelled"
+    template = _l("这笔兑换已经退货撤销了。")

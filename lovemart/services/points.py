@@ -11,16 +11,28 @@ Entries under a rule that needs the supervisor's approval, and villagers' applic
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lovemart.db import utcnow
-from lovemart.models import Household, LedgerBook, LedgerEntry, PointsAccount, PointsClaim, Rule, Village
+from lovemart.models import (
+    Household,
+    LedgerBook,
+    LedgerEntry,
+    Member,
+    PointsAccount,
+    PointsClaim,
+    Rule,
+    User,
+    Village,
+    VillagerGroup,
+)
+from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
 from lovemart.services import audit
 from lovemart.services.audit import AuditTag
@@ -84,7 +96,7 @@ def credit_base(session: Session, *, actor, village: Village, account: PointsAcc
     """The village's base points (基础积分) for a newly issued card; none when the setting is 0."""
     if village.base_points <= 0:
         return None
-    entry = _append(
+    entry = append_entry(
         session, recorded_by_id=_id(actor), account=account, points=village.base_points, kind=EntryKind.BASE,
         note=str(_l("发卡基础积分")),
     )
@@ -129,7 +141,7 @@ def award(
             data={"household_id": household_id, "rule": rule.name, "points": points},
         )
         return Recorded(claim=claim)
-    entry = _append(
+    entry = append_entry(
         session, recorded_by_id=_id(actor), account=account, points=points, rule=rule, note=note, evidence=evidence,
         request_key=request_key,
     )
@@ -165,13 +177,26 @@ def reverse(
 ) -> LedgerEntry:
     """Correct a wrong entry with a reversal entry (冲正) that names it; the original stays in the books.
 
+    A redemption is not reversed here but cancelled as a whole (`redemptions.cancel`), so that the goods go
+    back into stock with the points.
+    """
+    original = get_entry(session, village_id=village_id, entry_id=entry_id)
+    if original.kind == EntryKind.REDEMPTION:
+        raise InvalidInput(_l("兑换记录请通过“退货撤销”更正，商品会一并退回库存。"), field="entry")
+    return append_reversal(session, actor=actor, original=original, reason=reason, request_key=request_key)
+
+
+def append_reversal(
+    session: Session, *, actor, original: LedgerEntry, reason: str, request_key: str | None = None
+) -> LedgerEntry:
+    """The reversal entry of `original`, idempotent by key, once per entry.
+
     A reversal may take the balance below zero (the points were already spent): the entry was wrong, and the
     books must say so.
     """
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_l("请填写冲正原因。"), field="reason")
-    original = get_entry(session, village_id=village_id, entry_id=entry_id)
     if request_key and (done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))):
         if done.reversal_of_id != original.id:
             raise IdempotencyConflict()
@@ -181,13 +206,13 @@ def reverse(
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reversal_of_id == original.id)) is not None:
         raise AlreadyReversed()
     account = session.get(PointsAccount, original.account_id)
-    entry = _append(
+    entry = append_entry(
         session, recorded_by_id=_id(actor), account=account, points=-original.points, kind=EntryKind.REVERSAL,
         rule_id=original.rule_id, rule_name=original.rule_name, note=reason, reversal_of=original,
         request_key=request_key, allow_negative=True,
     )
     audit.record(
-        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_REVERSE, subject=entry, village_id=village_id,
+        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_REVERSE, subject=entry, village_id=original.village_id,
         data={"reversal_of": original.id, "points": entry.points, "reason": reason},
     )
     return entry
@@ -305,6 +330,204 @@ def recompute_balance(session: Session, account_id: int) -> int:
     )
 
 
+# ---- reading for pages: the village ledger, who holds an account, the claim queues -----------------------
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Filters of the village ledger; dates are days in the villages' time zone, both ends included."""
+
+    search: str = ""
+    rule_id: int | None = None
+    kind: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdLabel:
+    """How a household is named on ledger pages: its number and its head's name."""
+
+    household_id: int
+    number: str
+    head: str
+    group: str = ""
+    account_id: int | None = None
+    balance: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.head}".strip()
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    entry: LedgerEntry
+    household: HouseholdLabel
+    recorded_by: str
+    approved_by: str
+    reversed_by_id: int | None
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    claim: PointsClaim
+    household: HouseholdLabel
+    rule_name: str
+    recorded_by: str
+
+
+def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds [start, end) of the local days `first`..`last` (either may be open)."""
+    start = datetime.combine(first, time.min, tzinfo=VILLAGE_TIMEZONE).astimezone(UTC) if first else None
+    end = (
+        datetime.combine(last + timedelta(days=1), time.min, tzinfo=VILLAGE_TIMEZONE).astimezone(UTC)
+        if last
+        else None
+    )
+    return start, end
+
+
+def entries(
+    session: Session, *, village_id: int, filters: EntryFilter | None = None, page: int = 1, per_page: int = 30
+) -> Page:
+    """One page of the village's entries, newest first, as `EntryRow`s.
+
+    The page costs the count and four small queries whatever the ledger's size: the entries, then the
+    households, people and reversals of just those entries.
+    """
+    filters = filters or EntryFilter()
+    stmt = select(LedgerEntry).where(LedgerEntry.village_id == village_id).order_by(LedgerEntry.seq.desc())
+    if term := filters.search.strip():
+        stmt = stmt.where(LedgerEntry.account_id.in_(_accounts_matching(village_id, term)))
+    if filters.rule_id is not None:
+        stmt = stmt.where(LedgerEntry.rule_id == filters.rule_id)
+    if filters.kind:
+        stmt = stmt.where(LedgerEntry.kind == filters.kind)
+    start, end = local_day_bounds(filters.date_from, filters.date_to)
+    if start is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(LedgerEntry.created_at < end)
+    found = paginate(session, stmt, page=page, per_page=per_page)
+    return replace(found, items=entry_rows(session, village_id=village_id, entries=found.items))
+
+
+def entry_rows(session: Session, *, village_id: int, entries: list[LedgerEntry]) -> list[EntryRow]:
+    """The given entries with their household, recorder, approver and reversal (if any)."""
+    labels = household_labels(session, village_id=village_id, account_ids={e.account_id for e in entries})
+    names = user_names(session, {e.recorded_by_id for e in entries} | {e.approved_by_id for e in entries})
+    reversals = dict(
+        session.execute(
+            select(LedgerEntry.reversal_of_id, LedgerEntry.id).where(
+                LedgerEntry.village_id == village_id, LedgerEntry.reversal_of_id.in_([e.id for e in entries])
+            )
+        ).all()
+    ) if entries else {}
+    return [
+        EntryRow(
+            entry=e,
+            household=labels[e.account_id],
+            recorded_by=names.get(e.recorded_by_id, ""),
+            approved_by=names.get(e.approved_by_id, "") if e.approved_by_id else "",
+            reversed_by_id=reversals.get(e.id),
+        )
+        for e in entries
+    ]
+
+
+def holders(
+    session: Session, *, village_id: int, search: str = "", group_id: int | None = None
+) -> list[HouseholdLabel]:
+    """Active households with an active points account (a card), by number: those points can be given to."""
+    stmt = _label_select(village_id).where(
+        PointsAccount.status == AccountStatus.ACTIVE.value, Household.active.is_(True)
+    )
+    if term := search.strip():
+        stmt = stmt.where(PointsAccount.id.in_(_accounts_matching(village_id, term)))
+    if group_id is not None:
+        stmt = stmt.where(Household.group_id == group_id)
+    return [_label(row) for row in session.execute(stmt.order_by(Household.number))]
+
+
+def household_labels(session: Session, *, village_id: int, account_ids) -> dict[int, HouseholdLabel]:
+    """Labels of the given accounts' households, by account id; one query."""
+    if not account_ids:
+        return {}
+    stmt = _label_select(village_id).where(PointsAccount.id.in_(sorted(account_ids)))
+    return {label.account_id: label for label in map(_label, session.execute(stmt))}
+
+
+def user_names(session: Session, user_ids) -> dict[int | None, str]:
+    """Display names of staff by id; `None` (the system: demo loader, CLI) is named too."""
+    ids = sorted(i for i in user_ids if i is not None)
+    names: dict[int | None, str] = {None: str(_l("系统"))}
+    if ids:
+        rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
+        names.update({uid: display or username for uid, display, username in rows})
+    return names
+
+
+def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> list[ClaimRow]:
+    """Claims waiting in one state, oldest first, with household, rule and recorder; four queries."""
+    found = claims(session, village_id=village_id, status=status)
+    labels = household_labels(session, village_id=village_id, account_ids={c.account_id for c in found})
+    names = user_names(session, {c.recorded_by_id for c in found})
+    rule_ids = sorted({c.rule_id for c in found})
+    rule_names = dict(session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(rule_ids))).all()) if found else {}
+    return [
+        ClaimRow(
+            claim=c,
+            household=labels[c.account_id],
+            rule_name=rule_names.get(c.rule_id, ""),
+            recorded_by=names.get(c.recorded_by_id, "") if c.recorded_by_id else "",
+        )
+        for c in found
+    ]
+
+
+def open_claim_count(session: Session, *, village_id: int, status: ClaimStatus) -> int:
+    """How many claims wait in one state: one COUNT on the (village, status) index, for the navigation."""
+    return session.scalar(
+        select(func.count())
+        .select_from(PointsClaim)
+        .where(PointsClaim.village_id == village_id, PointsClaim.status == status.value)
+    )
+
+
+def _label_select(village_id: int):
+    return (
+        select(
+            PointsAccount.id, PointsAccount.balance, Household.id, Household.number, Member.name,
+            VillagerGroup.name,
+        )
+        .join(Household, (Household.id == PointsAccount.household_id) & (Household.village_id == village_id))
+        .join(VillagerGroup, VillagerGroup.id == Household.group_id)
+        .outerjoin(Member, (Member.household_id == Household.id) & (Member.relation == Relation.HEAD.value))
+        .where(PointsAccount.village_id == village_id)
+    )
+
+
+def _label(row) -> HouseholdLabel:
+    account_id, balance, household_id, number, head, group = row
+    return HouseholdLabel(
+        household_id=household_id, number=number, head=head or "", group=group, account_id=account_id,
+        balance=balance,
+    )
+
+
+def _accounts_matching(village_id: int, term: str):
+    """Accounts whose household number, or a member's name, contains `term`."""
+    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_member = select(Member.household_id).where(Member.village_id == village_id, Member.name.like(like, escape="\\"))
+    households = select(Household.id).where(
+        Household.village_id == village_id,
+        or_(Household.number.like(like, escape="\\"), Household.id.in_(by_member)),
+    )
+    return select(PointsAccount.id).where(
+        PointsAccount.village_id == village_id, PointsAccount.household_id.in_(households)
+    )
+
+
 # ---- verification ---------------------------------------------------------------------------------------
 
 
@@ -380,6 +603,7 @@ def entry_hash(prev_hash: str, entry: LedgerEntry) -> str:
         "approved_by": entry.approved_by_id,
         "reversal_of": entry.reversal_of_id,
         "request_key": entry.request_key,
+        "redemption": entry.redemption_id,
         "created_at": _timestamp(entry.created_at),
     }
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -389,7 +613,7 @@ def entry_hash(prev_hash: str, entry: LedgerEntry) -> str:
 # ---- internals ------------------------------------------------------------------------------------------
 
 
-def _append(
+def append_entry(
     session: Session,
     *,
     recorded_by_id: int | None,
@@ -405,11 +629,14 @@ def _append(
     request_key: str | None = None,
     approved_by=None,
     allow_negative: bool = False,
+    redemption_id: int | None = None,
+    book: LedgerBook | None = None,
 ) -> LedgerEntry:
+    """Append one entry; the only code that inserts into the ledger. Pass `book` if already locked."""
     if rule is not None:
         kind = kind or (EntryKind.DEDUCTION if points < 0 else EntryKind.AWARD)
         rule_id, rule_name, allow_negative = rule.id, rule.name, allow_negative or rule.allow_negative
-    book = lock_book(session, account.village_id)
+    book = book if book is not None else lock_book(session, account.village_id)
     balance_after = _move_balance(session, account, points, allow_negative=allow_negative)
     entry = LedgerEntry(
         village_id=account.village_id,
@@ -426,6 +653,7 @@ def _append(
         approved_by_id=_id(approved_by),
         reversal_of_id=reversal_of.id if reversal_of is not None else None,
         request_key=request_key,
+        redemption_id=redemption_id,
         created_at=utcnow(),
         prev_hash=book.head_hash,
     )
@@ -564,7 +792,7 @@ def _open_claim(session: Session, village_id: int, claim_id: int, status: ClaimS
 
 
 def _credit_claim(session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by) -> PointsClaim:
-    entry = _append(
+    entry = append_entry(
         session, recorded_by_id=claim.recorded_by_id, account=account, points=claim.points, rule=rule,
         note=claim.note, evidence=claim.evidence, approved_by=approved_by, request_key=f"claim:{claim.id}",
     )

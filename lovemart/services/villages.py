@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.models import County, Township, Village, VillagerGroup
-from lovemart.services import audit
+from lovemart.services import audit, inventory
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, VillageCodeTaken
 
@@ -107,6 +107,7 @@ def create_village(
     for position, group_name in enumerate(names):
         session.add(VillagerGroup(village_id=village.id, name=group_name, position=position))
     session.flush()
+    inventory.create_default_zones(session, village_id=village.id)
     audit.record(
         session,
         actor=actor,

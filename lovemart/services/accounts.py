@@ -1,0 +1,190 @@
+"""Read models of a household's points account: the villager's QR page, and the account and entries the
+API answers with. Reads only; every write goes through `services.points`.
+
+`villager_view` runs a fixed number of statements whatever the size of the ledger: it reads the stored
+balance (never a SUM over entries) and the newest entries through the (account_id, seq) index with a LIMIT.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from lovemart.models import Card, Household, LedgerEntry, Member, PointsAccount, PointsClaim, Rule, Village
+from lovemart.models.cards import CardStatus
+from lovemart.models.households import Relation
+from lovemart.models.points import ClaimStatus, EntryKind
+from lovemart.services import cards, points, rules
+from lovemart.services.errors import NotFound
+from lovemart.services.paging import Page, paginate
+
+#: How much of the history the villager's page shows (standard and large print).
+RECENT_ENTRIES = 10
+RECENT_APPLICATIONS = 5
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    created_at: datetime
+    label: str
+    points: int
+
+
+@dataclass(frozen=True)
+class ApplicationLine:
+    created_at: datetime
+    rule_name: str
+    points: int
+    status: str
+    status_label: str
+    reason: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ClaimStatus.SUBMITTED, ClaimStatus.PENDING)
+
+    @property
+    def is_refused(self) -> bool:
+        return self.status in (ClaimStatus.DECLINED, ClaimStatus.REJECTED)
+
+
+@dataclass(frozen=True)
+class VillagerView:
+    """Everything the villager's QR page shows, as plain values."""
+
+    village_name: str
+    head_name: str
+    card_number: str
+    balance: int
+    yuan: int
+    entries: list[EntryLine]
+    applications: list[ApplicationLine]
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    household_id: int
+    account_id: int
+    balance: int
+    yuan: int
+    status: str
+    card_number: str | None
+
+
+def villager_view(
+    session: Session, card: Card, *, entries: int = RECENT_ENTRIES, applications: int = RECENT_APPLICATIONS
+) -> VillagerView:
+    """The page behind an active card, in three statements (head, newest entries, newest applications)."""
+    head = session.execute(
+        select(Village.name, Village.yuan_per_point, PointsAccount.balance, Member.name)
+        .select_from(PointsAccount)
+        .join(Village, Village.id == PointsAccount.village_id)
+        .outerjoin(
+            Member,
+            and_(
+                Member.household_id == PointsAccount.household_id,
+                Member.village_id == PointsAccount.village_id,
+                Member.relation == Relation.HEAD.value,
+            ),
+        )
+        .where(PointsAccount.id == card.account_id, PointsAccount.village_id == card.village_id)
+    ).one_or_none()
+    if head is None:
+        raise NotFound()
+    village_name, yuan_per_point, balance, head_name = head
+    entry_rows = session.execute(
+        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.rule_name, LedgerEntry.points)
+        .where(LedgerEntry.account_id == card.account_id)
+        .order_by(LedgerEntry.seq.desc())
+        .limit(entries)
+    ).all()
+    claim_rows = session.execute(
+        select(PointsClaim.created_at, Rule.name, PointsClaim.points, PointsClaim.status, PointsClaim.reason)
+        .join(Rule, Rule.id == PointsClaim.rule_id)
+        .where(PointsClaim.account_id == card.account_id, PointsClaim.from_villager.is_(True))
+        .order_by(PointsClaim.id.desc())
+        .limit(applications)
+    ).all()
+    return VillagerView(
+        village_name=village_name,
+        head_name=head_name or "",
+        card_number=card.number,
+        balance=balance,
+        yuan=balance * yuan_per_point,
+        entries=[EntryLine(at, entry_label(kind, rule_name), pts) for at, kind, rule_name, pts in entry_rows],
+        applications=[
+            ApplicationLine(at, rule_name, pts, status, str(ClaimStatus(status).label), reason)
+            for at, rule_name, pts, status, reason in claim_rows
+        ],
+    )
+
+
+def entry_label(kind: str, rule_name: str) -> str:
+    """What a villager reads for an entry: the rule's name as it was, or what kind of entry it is."""
+    kind_label = str(EntryKind(kind).label)
+    if kind == EntryKind.REVERSAL:
+        return str(_l("冲正：%(name)s", name=rule_name)) if rule_name else kind_label
+    return rule_name or kind_label
+
+
+def application_by_key(session: Session, request_key: str) -> PointsClaim | None:
+    """The application a request key already produced (a double submit), if any."""
+    return session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))
+
+
+def earning_rules(session: Session, *, village_id: int) -> list[Rule]:
+    """The rules a villager may apply under: active, earning (not deductions), by category then name."""
+    catalogue = rules.catalogue(session, village_id=village_id, include_retired=False)
+    return [rule for rule in catalogue if not rule.is_deduction]
+
+
+def summary_for_household(session: Session, *, village_id: int, household_id: int) -> AccountSummary:
+    """Balance, value and status of a household's account, with the number of its card in use if any.
+
+    :raise NotFound: for a household not of this village. :raise NoPointsAccount: if never carded.
+    """
+    household = session.scalar(
+        select(Household.id).where(Household.id == household_id, Household.village_id == village_id)
+    )
+    if household is None:
+        raise NotFound()
+    account = points.account_for_household(session, village_id=village_id, household_id=household_id)
+    card_number = session.scalar(
+        select(Card.number).where(Card.account_id == account.id, Card.status == CardStatus.ACTIVE.value)
+    )
+    return _summary(session, account, card_number)
+
+
+def summary_for_card(session: Session, *, village_id: int, number: str) -> AccountSummary:
+    """The account behind a card of the village by its printed number. :raise NotFound, CardNotActive:"""
+    card = cards.by_number(session, village_id=village_id, number=number)
+    account = session.get(PointsAccount, card.account_id)
+    return _summary(session, account, card.number)
+
+
+def entries_page(
+    session: Session, *, village_id: int, household_id: int, page: int = 1, per_page: int = 30
+) -> Page:
+    """A household's ledger entries, newest first. :raise NotFound, NoPointsAccount:"""
+    summary = summary_for_household(session, village_id=village_id, household_id=household_id)
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == summary.account_id, LedgerEntry.village_id == village_id)
+        .order_by(LedgerEntry.seq.desc())
+    )
+    return paginate(session, stmt, page=page, per_page=per_page)
+
+
+def _summary(session: Session, account: PointsAccount, card_number: str | None) -> AccountSummary:
+    yuan_per_point = session.scalar(select(Village.yuan_per_point).where(Village.id == account.village_id))
+    return AccountSummary(
+        household_id=account.household_id,
+        account_id=account.id,
+        balance=account.balance,
+        yuan=account.balance * yuan_per_point,
+        status=account.status,
+        card_number=card_number,
+    )
+

@@ -1,0 +1,228 @@
+"""Donors, funds and donations: donated goods go into stock naming their donation, donated money into a
+fund; purchases draw on a fund and come in as stock-ins with their cost. Amounts are in fen (分)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from lovemart.db import utcnow
+from lovemart.models import Donation, Donor, Fund, FundMovement, Purchase, StockMovement
+from lovemart.models.donations import DonorKind, FundKind
+from lovemart.services import audit, inventory, points
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import FundTooLow, IdempotencyConflict, InvalidInput, NotFound
+from lovemart.services.inventory import StockInLine
+
+
+@dataclass(frozen=True)
+class DonationOutcome:
+    donation: Donation
+    movements: list[StockMovement]
+
+
+def save_donor(
+    session: Session, *, actor, village_id: int, name: str, kind: str, contact: str = "", phone: str = "",
+    donor_id: int | None = None,
+) -> Donor:
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_l("请填写捐赠方名称。"), field="name")
+    if kind not in {k.value for k in DonorKind}:
+        raise InvalidInput(_l("请选择爱心企业或爱心人士。"), field="kind")
+    clash = session.scalar(select(Donor.id).where(Donor.village_id == village_id, Donor.name == name))
+    if clash is not None and clash != donor_id:
+        raise InvalidInput(_l("已有同名捐赠方。"), field="name")
+    if donor_id is None:
+        donor = Donor(village_id=village_id, name=name, kind=kind, contact=contact.strip(), phone=phone.strip())
+        session.add(donor)
+    else:
+        donor = get_donor(session, village_id=village_id, donor_id=donor_id)
+        donor.name, donor.kind, donor.contact, donor.phone = name, kind, contact.strip(), phone.strip()
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.DONOR_SAVE, subject=donor, village_id=village_id,
+        data={"name": name, "kind": kind},
+    )
+    return donor
+
+
+def get_donor(session: Session, *, village_id: int, donor_id: int) -> Donor:
+    donor = session.scalar(select(Donor).where(Donor.id == donor_id, Donor.village_id == village_id))
+    if donor is None:
+        raise NotFound()
+    return donor
+
+
+def donors(session: Session, *, village_id: int) -> list[Donor]:
+    return list(session.scalars(select(Donor).where(Donor.village_id == village_id).order_by(Donor.name)))
+
+
+def create_fund(session: Session, *, actor, village_id: int, name: str, kind: str) -> Fund:
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_l("请填写资金名称。"), field="name")
+    if kind not in {k.value for k in FundKind}:
+        raise InvalidInput(_l("未知的资金来源。"), field="kind")
+    if session.scalar(select(Fund.id).where(Fund.village_id == village_id, Fund.name == name)) is not None:
+        raise InvalidInput(_l("已有同名资金。"), field="name")
+    fund = Fund(village_id=village_id, name=name, kind=kind, balance_fen=0)
+    session.add(fund)
+    session.flush()
+    audit.record(session, actor=actor, tag=AuditTag.FUND_CREATE, subject=fund, village_id=village_id,
+                 data={"name": name, "kind": kind})
+    return fund
+
+
+def funds(session: Session, *, village_id: int) -> list[Fund]:
+    return list(session.scalars(select(Fund).where(Fund.village_id == village_id).order_by(Fund.id)))
+
+
+def get_fund(session: Session, *, village_id: int, fund_id: int) -> Fund:
+    fund = session.scalar(select(Fund).where(Fund.id == fund_id, Fund.village_id == village_id))
+    if fund is None:
+        raise NotFound()
+    return fund
+
+
+def receive_goods(
+    session: Session, *, actor, village_id: int, donor_id: int, received_on: date, lines: list[StockInLine],
+    note: str = "", request_key: str | None = None,
+) -> DonationOutcome:
+    """A donation of goods: the donation with its receipt number (捐赠凭证) and one stock-in per line."""
+    if request_key and (done := _replayed(session, request_key, donor_id)):
+        return DonationOutcome(done, list(session.scalars(
+            select(StockMovement).where(StockMovement.donation_id == done.id).order_by(StockMovement.id))))
+    donation = _donation(session, actor, village_id, donor_id, "goods", received_on, None, note, request_key)
+    movements = inventory.stock_in(
+        session, actor=actor, village_id=village_id, lines=lines, donation_id=donation.id,
+        note=str(_l("捐赠入库")),
+    )
+    return DonationOutcome(donation, movements)
+
+
+def receive_money(
+    session: Session, *, actor, village_id: int, donor_id: int, fund_id: int, amount_fen: int, received_on: date,
+    note: str = "", request_key: str | None = None,
+) -> Donation:
+    """A donation of money, credited to a fund."""
+    if request_key and (done := _replayed(session, request_key, donor_id)):
+        return done
+    if amount_fen <= 0:
+        raise InvalidInput(_l("捐款金额必须大于零。"), field="amount")
+    fund = get_fund(session, village_id=village_id, fund_id=fund_id)
+    donation = _donation(session, actor, village_id, donor_id, "money", received_on, amount_fen, note, request_key)
+    _move_fund(session, actor, fund, amount_fen, kind="income", donation_id=donation.id, note=note)
+    return donation
+
+
+def add_funding(session: Session, *, actor, village_id: int, fund_id: int, amount_fen: int, note: str) -> FundMovement:
+    """Money allocated to a fund by its source (扶贫局资助, 民政补贴, 村集体)."""
+    if amount_fen <= 0:
+        raise InvalidInput(_l("金额必须大于零。"), field="amount")
+    fund = get_fund(session, village_id=village_id, fund_id=fund_id)
+    movement = _move_fund(session, actor, fund, amount_fen, kind="income", note=note)
+    audit.record(session, actor=actor, tag=AuditTag.FUND_INCOME, subject=movement, village_id=village_id,
+                 data={"fund_id": fund.id, "amount_fen": amount_fen, "note": note.strip()})
+    return movement
+
+
+def purchase(
+    session: Session, *, actor, village_id: int, fund_id: int, bought_on: date, lines: list[StockInLine],
+    supplier: str = "", note: str = "", request_key: str | None = None,
+) -> Purchase:
+    """Goods bought with a fund's money: the fund pays the sum of the lines' costs, the goods come in."""
+    if request_key and (done := session.scalar(select(Purchase).where(Purchase.request_key == request_key))):
+        if done.fund_id != fund_id:
+            raise IdempotencyConflict()
+        return done
+    if any(line.cost_fen is None or line.cost_fen <= 0 for line in lines):
+        raise InvalidInput(_l("采购的每种商品都要填写金额。"), field="cost")
+    fund = get_fund(session, village_id=village_id, fund_id=fund_id)
+    total = sum(line.cost_fen for line in lines)
+    bought = Purchase(
+        village_id=village_id, fund_id=fund.id, supplier=supplier.strip(), total_fen=total, bought_on=bought_on,
+        note=note.strip(), request_key=request_key, recorded_by_id=_id(actor),
+    )
+    session.add(bought)
+    session.flush()
+    _move_fund(session, actor, fund, -total, kind="purchase", purchase_id=bought.id, note=supplier)
+    inventory.stock_in(session, actor=actor, village_id=village_id, lines=lines, purchase_id=bought.id,
+                       note=str(_l("采购入库")))
+    audit.record(session, actor=actor, tag=AuditTag.PURCHASE_RECORD, subject=bought, village_id=village_id,
+                 data={"fund_id": fund.id, "total_fen": total})
+    return bought
+
+
+def get_donation(session: Session, *, village_id: int, donation_id: int) -> Donation:
+    donation = session.scalar(select(Donation).where(Donation.id == donation_id, Donation.village_id == village_id))
+    if donation is None:
+        raise NotFound()
+    return donation
+
+
+def what_it_became(session: Session, *, village_id: int, donation_id: int) -> list[StockMovement]:
+    """The stock-ins a donation of goods became."""
+    get_donation(session, village_id=village_id, donation_id=donation_id)
+    return list(session.scalars(
+        select(StockMovement).where(StockMovement.donation_id == donation_id).order_by(StockMovement.id)))
+
+
+def fund_movements(session: Session, *, village_id: int, fund_id: int) -> list[FundMovement]:
+    get_fund(session, village_id=village_id, fund_id=fund_id)
+    return list(session.scalars(
+        select(FundMovement).where(FundMovement.fund_id == fund_id).order_by(FundMovement.id.desc())))
+
+
+def _donation(session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key) -> Donation:
+    donor = get_donor(session, village_id=village_id, donor_id=donor_id)
+    book = points.lock_book(session, village_id)
+    book.donation_count += 1
+    donation = Donation(
+        village_id=village_id, donor_id=donor.id, kind=kind, receipt_no=f"JZ{book.donation_count:05d}",
+        received_on=received_on, amount_fen=amount_fen, note=note.strip(), request_key=request_key,
+        recorded_by_id=_id(actor),
+    )
+    session.add(donation)
+    session.flush()
+    audit.record(session, actor=actor, tag=AuditTag.DONATION_RECORD, subject=donation, village_id=village_id,
+                 data={"donor": donor.name, "kind": kind, "amount_fen": amount_fen, "receipt_no": donation.receipt_no})
+    return donation
+
+
+def _move_fund(session: Session, actor, fund: Fund, amount_fen: int, *, kind: str, note: str = "", **links) -> FundMovement:
+    balance = session.execute(
+        update(Fund)
+        .where(Fund.id == fund.id, Fund.balance_fen + amount_fen >= 0)
+        .values(balance_fen=Fund.balance_fen + amount_fen)
+        .returning(Fund.balance_fen)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if balance is None:
+        session.refresh(fund)
+        raise FundTooLow(fund=fund.name, needed=yuan(-amount_fen), available=yuan(fund.balance_fen))
+    fund.balance_fen = balance
+    movement = FundMovement(
+        village_id=fund.village_id, fund_id=fund.id, kind=kind, amount_fen=amount_fen, balance_after_fen=balance,
+        note=note.strip(), recorded_by_id=_id(actor), created_at=utcnow(), **links,
+    )
+    session.add(movement)
+    session.flush()
+    return movement
+
+
+def _replayed(session: Session, request_key: str, donor_id: int) -> Donation | None:
+    done = session.scalar(select(Donation).where(Donation.request_key == request_key))
+    if done is not None and done.donor_id != donor_id:
+        raise IdempotencyConflict()
+    return done
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:.2f}"
+
+
+def _id(user) -> int | None:
+    return user.id if user is not None else None

@@ -1,0 +1,422 @@
+"""Goods and stock: zones, products, and the only writer of stock movements (stock-in, redemption, return,
+stocktake adjustment, write-off). A product's stored stock always equals the sum of its movements.
+
+Stock moves with one conditional UPDATE per product (`… WHERE stock + :q >= 0 RETURNING stock`), so two
+counters selling the last bag of rice cannot both succeed, and the CHECK on the table backs it up.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from lovemart.db import utcnow
+from lovemart.models import Product, StockMovement, Stocktake, StocktakeLine, Zone
+from lovemart.models.inventory import DEFAULT_ZONES, MovementKind
+from lovemart.services import audit
+from lovemart.services.audit import AuditTag
+from lovemart.services.errors import InvalidInput, NotFound, OutOfStock
+
+#: Goods whose use-by date is this close are flagged on the dashboard and at the counter.
+USE_BY_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    name: str
+    zone_id: int
+    unit: str
+    points_price: int
+    barcode: str | None = None
+    low_stock: int = 5
+    photo: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class StockInLine:
+    product_id: int
+    quantity: int
+    use_by: date | None = None
+    cost_fen: int | None = None
+
+
+def create_default_zones(session: Session, *, village_id: int) -> list[Zone]:
+    zones = [Zone(village_id=village_id, name=name, position=i) for i, name in enumerate(DEFAULT_ZONES)]
+    session.add_all(zones)
+    session.flush()
+    return zones
+
+
+def zones(session: Session, *, village_id: int, include_inactive: bool = False) -> list[Zone]:
+    stmt = select(Zone).where(Zone.village_id == village_id).order_by(Zone.position, Zone.id)
+    if not include_inactive:
+        stmt = stmt.where(Zone.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def save_zone(session: Session, *, actor, village_id: int, name: str, zone_id: int | None = None, active=True) -> Zone:
+    """Create a zone, or rename / (de)activate one."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_l("分区名称不能为空。"), field="name")
+    clash = session.scalar(select(Zone.id).where(Zone.village_id == village_id, Zone.name == name))
+    if clash is not None and clash != zone_id:
+        raise InvalidInput(_l("已有同名分区。"), field="name")
+    if zone_id is None:
+        position = session.scalar(select(func.count()).where(Zone.village_id == village_id))
+        zone = Zone(village_id=village_id, name=name, position=position, active=active)
+        session.add(zone)
+    else:
+        zone = _zone(session, village_id, zone_id)
+        zone.name, zone.active = name, active
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.ZONE_SAVE, subject=zone, village_id=village_id,
+        data={"name": name, "active": active},
+    )
+    return zone
+
+
+def create_product(session: Session, *, actor, village_id: int, data: ProductInput) -> Product:
+    data = _checked_product(session, village_id, data)
+    product = Product(village_id=village_id, stock=0, **data.__dict__)
+    session.add(product)
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.PRODUCT_CREATE, subject=product, village_id=village_id,
+        data={"after": _product_dict(product)},
+    )
+    return product
+
+
+def update_product(session: Session, *, actor, village_id: int, product_id: int, data: ProductInput) -> Product:
+    """Edit a product's details; its stock only ever moves through movements."""
+    product = get_product(session, village_id=village_id, product_id=product_id)
+    data = _checked_product(session, village_id, data, product_id=product_id)
+    before = _product_dict(product)
+    for field, value in data.__dict__.items():
+        setattr(product, field, value)
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.PRODUCT_UPDATE, subject=product, village_id=village_id,
+        data=audit.changes(before, _product_dict(product)),
+    )
+    return product
+
+
+def get_product(session: Session, *, village_id: int, product_id: int) -> Product:
+    product = session.scalar(select(Product).where(Product.id == product_id, Product.village_id == village_id))
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def catalogue(
+    session: Session, *, village_id: int, zone_id: int | None = None, search: str = "", active_only: bool = True
+) -> list[Product]:
+    stmt = (
+        select(Product)
+        .join(Zone, Zone.id == Product.zone_id)
+        .where(Product.village_id == village_id)
+        .order_by(Zone.position, Product.name)
+    )
+    if active_only:
+        stmt = stmt.where(Product.active.is_(True))
+    if zone_id is not None:
+        stmt = stmt.where(Product.zone_id == zone_id)
+    if term := search.strip():
+        stmt = stmt.where((Product.name.contains(term, autoescape=True)) | (Product.barcode == term))
+    return list(session.scalars(stmt))
+
+
+def stock_in(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    lines: list[StockInLine],
+    donation_id: int | None = None,
+    purchase_id: int | None = None,
+    note: str = "",
+) -> list[StockMovement]:
+    """进货: goods received, each line naming the donation or purchase it came from."""
+    if not lines:
+        raise InvalidInput(_l("请至少填写一种商品。"), field="lines")
+    movements = []
+    for line in sorted(lines, key=lambda l: l.product_id):  # fixed lock order
+        if line.quantity <= 0:
+            raise InvalidInput(_l("进货数量必须大于零。"), field="quantity")
+        movements.append(
+            move(
+                session, actor=actor, village_id=village_id, product_id=line.product_id, quantity=line.quantity,
+                kind=MovementKind.STOCK_IN, use_by=line.use_by, cost_fen=line.cost_fen, donation_id=donation_id,
+                purchase_id=purchase_id, note=note,
+            )
+        )
+    audit.record(
+        session, actor=actor, tag=AuditTag.STOCK_IN, subject=movements[0], village_id=village_id,
+        data={"lines": [[m.product_id, m.quantity] for m in movements], "donation_id": donation_id,
+              "purchase_id": purchase_id},
+    )
+    return movements
+
+
+def write_off(session: Session, *, actor, village_id: int, product_id: int, quantity: int, reason: str) -> StockMovement:
+    """报损: damaged or expired goods leave the stock, with a reason."""
+    if quantity <= 0:
+        raise InvalidInput(_l("报损数量必须大于零。"), field="quantity")
+    if not reason.strip():
+        raise InvalidInput(_l("请填写报损原因。"), field="reason")
+    movement = move(
+        session, actor=actor, village_id=village_id, product_id=product_id, quantity=-quantity,
+        kind=MovementKind.WRITE_OFF, note=reason.strip(),
+    )
+    audit.record(
+        session, actor=actor, tag=AuditTag.STOCK_WRITE_OFF, subject=movement, village_id=village_id,
+        data={"product_id": product_id, "quantity": quantity, "reason": reason.strip()},
+    )
+    return movement
+
+
+def move(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    product_id: int,
+    quantity: int,
+    kind: MovementKind,
+    **links,
+) -> StockMovement:
+    """The one place stock changes: a conditional UPDATE of the stored level and its movement row.
+
+    :raise OutOfStock: when the movement would take the level below zero.
+    """
+    product = get_product(session, village_id=village_id, product_id=product_id)
+    stock_after = session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock + quantity >= 0)
+        .values(stock=Product.stock + quantity)
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if stock_after is None:
+        session.refresh(product)
+        raise OutOfStock(product=product.name, wanted=-quantity, left=product.stock)
+    product.stock = stock_after
+    movement = StockMovement(
+        village_id=village_id, product_id=product.id, kind=kind.value, quantity=quantity, stock_after=stock_after,
+        recorded_by_id=actor.id if actor is not None else None, created_at=utcnow(), **links,
+    )
+    session.add(movement)
+    session.flush()
+    return movement
+
+
+def movements(session: Session, *, village_id: int, product_id: int, limit: int = 100) -> list[StockMovement]:
+    """A product's latest movements, newest first: where its stock came from and went."""
+    return list(
+        session.scalars(
+            select(StockMovement)
+            .where(StockMovement.village_id == village_id, StockMovement.product_id == product_id)
+            .order_by(StockMovement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def expiring(session: Session, *, village_id: int, today: date, days: int = USE_BY_WARNING_DAYS) -> list[tuple]:
+    """(product, earliest use-by) for products in stock whose latest stock-ins carry a use-by date within
+    `days` (or already past). The newest stock-ins are sold last, so the earliest date is the one to watch."""
+    horizon = today + timedelta(days=days)
+    rows = session.execute(
+        select(Product, func.min(StockMovement.use_by))
+        .join(StockMovement, StockMovement.product_id == Product.id)
+        .where(
+            Product.village_id == village_id, Product.stock > 0, StockMovement.kind == MovementKind.STOCK_IN.value,
+            StockMovement.use_by.is_not(None), StockMovement.use_by <= horizon,
+        )
+        .group_by(Product.id)
+        .order_by(func.min(StockMovement.use_by))
+    )
+    return list(rows)
+
+
+def low_stock(session: Session, *, village_id: int) -> list[Product]:
+    return list(
+        session.scalars(
+            select(Product)
+            .where(Product.village_id == village_id, Product.active.is_(True), Product.stock <= Product.low_stock)
+            .order_by(Product.stock, Product.name)
+        )
+    )
+
+
+# ---- stocktake ----------------------------------------------------------------------------------------
+
+
+def start_stocktake(session: Session, *, actor, village_id: int, zone_id: int | None) -> Stocktake:
+    """A count sheet of the zone's (or the shop's) active products with the stock expected now."""
+    if zone_id is not None:
+        _zone(session, village_id, zone_id)
+    stocktake = Stocktake(village_id=village_id, zone_id=zone_id, status="open", started_by_id=_id(actor))
+    session.add(stocktake)
+    session.flush()
+    for product in catalogue(session, village_id=village_id, zone_id=zone_id):
+        session.add(StocktakeLine(stocktake_id=stocktake.id, product_id=product.id, expected=product.stock))
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.STOCKTAKE_START, subject=stocktake, village_id=village_id,
+        data={"zone_id": zone_id},
+    )
+    return stocktake
+
+
+def record_counts(session: Session, *, village_id: int, stocktake_id: int, counts: dict[int, int | None]) -> Stocktake:
+    stocktake = _open_stocktake(session, village_id, stocktake_id)
+    lines = {line.product_id: line for line in stocktake_lines(session, stocktake.id)}
+    for product_id, counted in counts.items():
+        if product_id not in lines:
+            raise NotFound()
+        if counted is not None and counted < 0:
+            raise InvalidInput(_l("盘点数量不能为负数。"), field="counts")
+        lines[product_id].counted = counted
+    session.flush()
+    return stocktake
+
+
+def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id: int) -> list[StockMovement]:
+    """Every difference between counted and current stock becomes an adjustment naming the stocktake.
+
+    The difference is taken against the stock at confirmation, so sales during the count are not
+    mistaken for losses only if the count reflects them; uncounted lines are left alone.
+    """
+    stocktake = _open_stocktake(session, village_id, stocktake_id)
+    lines = stocktake_lines(session, stocktake.id)
+    if all(line.counted is None for line in lines):
+        raise InvalidInput(_l("还没有填写任何盘点数量。"), field="counts")
+    adjustments = []
+    for line in sorted(lines, key=lambda l: l.product_id):
+        if line.counted is None:
+            continue
+        product = get_product(session, village_id=village_id, product_id=line.product_id)
+        difference = line.counted - product.stock
+        if difference:
+            adjustments.append(
+                move(
+                    session, actor=actor, village_id=village_id, product_id=product.id, quantity=difference,
+                    kind=MovementKind.ADJUSTMENT, stocktake_id=stocktake.id, note=str(_l("盘点调整")),
+                )
+            )
+    stocktake.status = "confirmed"
+    stocktake.confirmed_by_id = _id(actor)
+    stocktake.confirmed_at = utcnow()
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.STOCKTAKE_CONFIRM, subject=stocktake, village_id=village_id,
+        data={"adjustments": [[m.product_id, m.quantity] for m in adjustments]},
+    )
+    return adjustments
+
+
+def get_stocktake(session: Session, *, village_id: int, stocktake_id: int) -> Stocktake:
+    stocktake = session.scalar(
+        select(Stocktake).where(Stocktake.id == stocktake_id, Stocktake.village_id == village_id)
+    )
+    if stocktake is None:
+        raise NotFound()
+    return stocktake
+
+
+def stocktake_lines(session: Session, stocktake_id: int) -> list[StocktakeLine]:
+    return list(
+        session.scalars(select(StocktakeLine).where(StocktakeLine.stocktake_id == stocktake_id).order_by(StocktakeLine.id))
+    )
+
+
+# ---- verification -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StockDiscrepancy:
+    village_id: int
+    product_id: int
+    what: str
+
+
+def verify(session: Session, *, village_ids: list[int] | None = None) -> list[StockDiscrepancy]:
+    """Every product's stored stock against the sum of its movements."""
+    sums = dict(
+        session.execute(
+            select(StockMovement.product_id, func.sum(StockMovement.quantity)).group_by(StockMovement.product_id)
+        ).all()
+    )
+    stmt = select(Product).order_by(Product.id)
+    if village_ids is not None:
+        stmt = stmt.where(Product.village_id.in_(village_ids))
+    problems = []
+    for product in session.scalars(stmt):
+        total = sums.get(product.id, 0) or 0
+        if total != product.stock:
+            problems.append(
+                StockDiscrepancy(product.village_id, product.id, f"stock {product.stock} ≠ sum of movements {total}")
+            )
+    return problems
+
+
+def recompute_level(session: Session, product_id: int) -> int:
+    return session.scalar(
+        select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(StockMovement.product_id == product_id)
+    )
+
+
+def _checked_product(session: Session, village_id: int, data: ProductInput, product_id: int | None = None):
+    name, unit, barcode = data.name.strip(), data.unit.strip(), (data.barcode or "").strip() or None
+    if not name:
+        raise InvalidInput(_l("商品名称不能为空。"), field="name")
+    if not unit:
+        raise InvalidInput(_l("请填写单位，如袋、瓶、件。"), field="unit")
+    if data.points_price <= 0:
+        raise InvalidInput(_l("兑换积分必须大于零。"), field="points_price")
+    if data.low_stock < 0:
+        raise InvalidInput(_l("库存预警数量不能为负数。"), field="low_stock")
+    _zone(session, village_id, data.zone_id)
+    for column, value, message in (
+        (Product.name, name, _l("已有同名商品。")),
+        (Product.barcode, barcode, _l("该条码已被其他商品使用。")),
+    ):
+        if value is None:
+            continue
+        clash = session.scalar(select(Product.id).where(Product.village_id == village_id, column == value))
+        if clash is not None and clash != product_id:
+            raise InvalidInput(message, field=column.key)
+    return ProductInput(**{**data.__dict__, "name": name, "unit": unit, "barcode": barcode})
+
+
+def _zone(session: Session, village_id: int, zone_id: int) -> Zone:
+    zone = session.scalar(select(Zone).where(Zone.id == zone_id, Zone.village_id == village_id))
+    if zone is None:
+        raise NotFound()
+    return zone
+
+
+def _open_stocktake(session: Session, village_id: int, stocktake_id: int) -> Stocktake:
+    stocktake = get_stocktake(session, village_id=village_id, stocktake_id=stocktake_id)
+    if stocktake.status != "open":
+        raise InvalidInput(_l("该盘点已确认，不能再修改。"), field="stocktake")
+    return stocktake
+
+
+def _product_dict(product: Product) -> dict:
+    return {
+        "name": product.name, "zone_id": product.zone_id, "unit": product.unit,
+        "points_price": product.points_price, "barcode": product.barcode, "low_stock": product.low_stock,
+        "active": product.active,
+    }
+
+
+def _id(user) -> int | None:
+    return user.id if user is not None else None

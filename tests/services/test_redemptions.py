@@ -1,0 +1,156 @@
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from lovemart.db import db, unit_of_work
+from lovemart.models import LedgerEntry, PointsAccount, Product, Redemption, StockMovement
+from lovemart.services import cards, inventory, points, redemptions
+from lovemart.services.errors import (
+    CardNotActive,
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidInput,
+    OutOfStock,
+    RedemptionCancelled,
+)
+from lovemart.services.redemptions import CartLine
+from tests.points_helpers import carded_household, points_village
+from tests.shop_helpers import make_product
+
+
+def card_number(session, village_id, household_id):
+    return cards.active_card(session, village_id=village_id, household_id=household_id).number
+
+
+def redeem(village_id, number, lines, key=None):
+    with unit_of_work() as session:
+        return redemptions.redeem(
+            session, actor=None, village_id=village_id, card_number=number,
+            lines=[CartLine(p, q) for p, q in lines], idempotency_key=key or uuid.uuid4().hex,
+        ).id
+
+
+def state(session, household_id, *product_ids):
+    session.rollback()  # end the read snapshot: other sessions have committed since
+    balance = session.scalar(select(PointsAccount.balance).where(PointsAccount.household_id == household_id))
+    return balance, [session.get(Product, p).stock for p in product_ids]
+
+
+@pytest.fixture
+def shop(session):
+    village_id = points_village()
+    household_id, _ = carded_household(village_id)
+    rice = make_product(village_id, "大米", 30, stock=20)
+    soap = make_product(village_id, "肥皂", 5, stock=10, zone="洗化区", unit="块")
+    return village_id, household_id, card_number(session, village_id, household_id), rice, soap
+
+
+def test_redeem_debits_points_and_stock_in_one_go(session, shop):
+    village_id, household_id, number, rice, soap = shop
+    redemption_id = redeem(village_id, number, [(rice, 2), (soap, 1)])
+    assert state(session, household_id, rice, soap) == (35, [18, 9])
+    redemption = session.get(Redemption, redemption_id)
+    assert (redemption.total_points, redemption.balance_after, redemption.receipt_no) == (65, 35, "A-000001")
+    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.redemption_id == redemption_id))
+    assert (entry.kind, entry.points, entry.balance_after) == ("redemption", -65, 35)
+    kinds = session.scalars(select(StockMovement.kind).where(StockMovement.redemption_id == redemption_id)).all()
+    assert sorted(kinds) == ["redemption", "redemption"]
+    assert points.verify(session) == [] and inventory.verify(session) == []
+
+
+@pytest.mark.parametrize(
+    "lines, error",
+    [([(1, 4)], InsufficientPoints), ([(2, 11)], OutOfStock), ([], InvalidInput), ([(1, 0)], InvalidInput)],
+)
+def test_refusals_write_nothing(session, shop, lines, error):
+    village_id, household_id, number, rice, soap = shop
+    ids = {1: rice, 2: soap}
+    with pytest.raises(error):
+        redeem(village_id, number, [(ids[p], q) for p, q in lines])
+    assert state(session, household_id, rice, soap) == (100, [20, 10])
+    assert session.query(Redemption).count() == 0
+
+
+def test_same_key_returns_the_first_redemption_and_a_changed_body_is_refused(session, shop):
+    village_id, household_id, number, rice, soap = shop
+    first = redeem(village_id, number, [(rice, 1)], key="click-1")
+    again = redeem(village_id, number, [(rice, 1)], key="click-1")
+    assert first == again
+    with pytest.raises(IdempotencyConflict):
+        redeem(village_id, number, [(rice, 2)], key="click-1")
+    assert state(session, household_id, rice) == (70, [19])
+
+
+def test_lost_card_cannot_redeem(session, shop):
+    village_id, household_id, number, rice, _ = shop
+    with unit_of_work() as s:
+        cards.reissue(s, actor=None, village_id=village_id, card_id=cards.by_number(s, village_id=village_id, number=number).id)
+    with pytest.raises(CardNotActive):
+        redeem(village_id, number, [(rice, 1)])
+
+
+def test_cancel_restores_points_and_stock_and_keeps_the_original(session, shop):
+    village_id, household_id, number, rice, soap = shop
+    redemption_id = redeem(village_id, number, [(rice, 2), (soap, 1)])
+    with unit_of_work() as s:
+        redemptions.cancel(s, actor=None, village_id=village_id, redemption_id=redemption_id, reason="拿错了")
+    assert state(session, household_id, rice, soap) == (100, [20, 10])
+    assert session.get(Redemption, redemption_id).status == "cancelled"
+    kinds = sorted(session.scalars(select(LedgerEntry.kind).where(LedgerEntry.account_id.is_not(None))).all())
+    assert kinds == ["base", "redemption", "reversal"]
+    with pytest.raises(RedemptionCancelled), unit_of_work() as s:
+        redemptions.cancel(s, actor=None, village_id=village_id, redemption_id=redemption_id, reason="再退")
+    assert points.verify(session) == [] and inventory.verify(session) == []
+
+
+def test_a_redemption_entry_cannot_be_reversed_alone(session, shop):
+    village_id, _, number, rice, _ = shop
+    redemption_id = redeem(village_id, number, [(rice, 1)])
+    entry_id = session.scalar(select(LedgerEntry.id).where(LedgerEntry.redemption_id == redemption_id))
+    with pytest.raises(InvalidInput), unit_of_work() as s:
+        points.reverse(s, actor=None, village_id=village_id, entry_id=entry_id, reason="x")
+
+
+def test_concurrent_redemptions_never_overdraw(app, session, shop):
+    """Eight threads with their own sessions try 4 sales of rice (30 points) each against 100 points."""
+    village_id, household_id, number, rice, _ = shop
+    outcomes = []
+
+    def counter():
+        with app.app_context():
+            for _ in range(4):
+                try:
+                    redeem(village_id, number, [(rice, 1)])
+                    outcomes.append("ok")
+                except (InsufficientPoints, OutOfStock):
+                    outcomes.append("refused")
+            db.session.remove()
+
+    threads = [threading.Thread(target=counter) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("ok") == 3 and outcomes.count("refused") == 29
+    assert state(session, household_id, rice) == (10, [17])
+    assert points.verify(session) == [] and inventory.verify(session) == []
+
+
+def test_concurrent_retries_of_one_key_redeem_once(app, session, shop):
+    village_id, household_id, number, rice, _ = shop
+    results = []
+
+    def click():
+        with app.app_context():
+            results.append(redeem(village_id, number, [(rice, 1)], key="double-click"))
+            db.session.remove()
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1 and len(results) == 6
+    assert state(session, household_id, rice) == (70, [19])
