@@ -46,12 +46,15 @@ class Permission(StrEnum):
     INSPECTION_WRITE = "points:inspection:write"
     LEDGER_READ = "points:ledger:read"
     LEDGER_WRITE = "points:ledger:write"
+    REDEMPTION_WRITE = "shop:redemption:write"
     RULE_WRITE = "points:rule:write"
+    SHOP_READ = "shop:goods:read"
+    SHOP_WRITE = "shop:goods:write"
     SYSTEM_USER_WRITE = "system:user:write"
     SYSTEM_VILLAGE_WRITE = "system:village:write"
 
 
-_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ, Permission.LEDGER_READ})
+_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ, Permission.LEDGER_READ, Permission.SHOP_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _VILLAGE_READ
@@ -61,6 +64,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.HOUSEHOLD_WRITE,
         Permission.INSPECTION_WRITE,
         Permission.LEDGER_WRITE,
+        Permission.REDEMPTION_WRITE,
+        Permission.SHOP_WRITE,
     },
     Role.SUPERVISOR: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE},
     Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.RULE_WRITE},
