@@ -21,8 +21,8 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    CARD_PAGE_RATE_LIMIT = "60 per minute"  # per address, over all /c/<token> pages
     PAGE_SIZE = 30
-    IMPORT_MAX_ROWS = 20000
     API_TITLE = "LoveMart API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

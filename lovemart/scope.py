@@ -20,8 +20,9 @@ def restrict(session: Session, village_ids: Iterable[int] | None) -> None:
     session.info[_KEY] = None if village_ids is None else tuple(sorted(set(village_ids)))
 
 
-def villages_in_scope(session: Session) -> tuple[int, ...] | None:
-    return session.info.get(_KEY)
+def clear(session: Session) -> None:
+    """Back to unrestricted (the CLI's view); called when a request ends."""
+    session.info.pop(_KEY, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -9,7 +9,7 @@ from lovemart.authz import VILLAGE_ROLES, Permission, Role, current_actor, has_p
 from lovemart.db import db
 from lovemart.extensions import login_manager
 from lovemart.models import Village
-from lovemart.scope import restrict
+from lovemart.scope import clear, restrict
 from lovemart.services import users, villages
 
 WORKING_VILLAGE_KEY = "working_village_id"
@@ -21,6 +21,7 @@ def register_request_context(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(lambda session_id: users.load_session_user(db.session, session_id))
     app.before_request(_resolve_actor)
+    app.teardown_request(lambda _error: clear(db.session))
     app.context_processor(_template_values)
 
 
@@ -70,6 +71,8 @@ def working_village() -> Village:
         village_id = actor.village_id
     else:
         chosen = request.args.get("village", type=int) if is_api_request() else session.get(WORKING_VILLAGE_KEY)
+        if is_api_request() and chosen is not None and chosen not in readable:
+            abort(404)  # a village the caller may not read: not found, rather than silently another village
         village_id = chosen if chosen in readable else readable[0]
     return villages.get(db.session, village_id)
 

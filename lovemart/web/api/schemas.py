@@ -29,3 +29,15 @@ def page_body(page) -> dict:
         "items": page.items,
         "meta": {"page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages},
     }
+
+
+class ErrorDetail(Schema):
+    code = fields.String(metadata={"description": "Stable machine name, e.g. not_found, invalid_input."})
+    message = fields.String(metadata={"description": "A sentence for people, in the request's language."})
+    details = fields.Dict(metadata={"description": "Per-field messages of a rejected request, when any."})
+
+
+class ApiError(Schema):
+    """The one error body of the API (`lovemart.web.errors.json_error`); documents it in the OpenAPI file."""
+
+    error = fields.Nested(ErrorDetail, required=True)
