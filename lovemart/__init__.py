@@ -49,7 +49,9 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lovemart.web import register_blueprints
+    from lovemart.web.converters import BoundedIntConverter
 
+    app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
     register_blueprints(app)
 
 

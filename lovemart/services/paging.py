@@ -27,8 +27,12 @@ class Page:
         return self.page < self.pages
 
 
+#: Far beyond any real list; keeps OFFSET inside every database's integer range whatever page is asked for.
+MAX_PAGE = 1_000_000
+
+
 def paginate(session: Session, stmt: Select, *, page: int, per_page: int) -> Page:
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items=items, total=total or 0, page=page, per_page=per_page)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from lovemart.db import db
 from lovemart.services.errors import DomainError
 from lovemart.web.context import is_api_request
 from lovemart.web.navigation import back_url
@@ -76,6 +77,7 @@ def _http_error(error: HTTPException):
 
 
 def _server_error(error):
+    db.session.rollback()  # a failed statement aborts the transaction on PostgreSQL; the page still reads
     if is_api_request():
         return json_error(500, "server_error", str(_HTTP_MESSAGES[500]))
     return _page(500)

@@ -1,0 +1,226 @@
+"""`flask --app wsgi lovemart …`: demo, create-village, create-user and api-token."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+
+from lovemart.db import db
+from lovemart.models import AuditEvent, Household, HouseholdStatus, Member, User, Village, VillagerGroup
+from lovemart.services import users
+from tests.factories import make_village
+
+
+@contextmanager
+def fresh_session(app):
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+
+
+def invoke(runner, *args):
+    return runner.invoke(args=["lovemart", *args])
+
+
+def village_counts(session, code: str) -> dict:
+    village_id = session.scalar(select(Village.id).where(Village.code == code))
+    poor = Household.status == HouseholdStatus.POOR.value
+    return {
+        "households": session.scalar(
+            select(func.count(Household.id)).where(Household.village_id == village_id)
+        ),
+        "people": session.scalar(select(func.count(Member.id)).where(Member.village_id == village_id)),
+        "poor_households": session.scalar(
+            select(func.count(Household.id)).where(Household.village_id == village_id, poor)
+        ),
+        "poor_people": session.scalar(
+            select(func.count(Member.id))
+            .join(Household, Household.id == Member.household_id)
+            .where(Member.village_id == village_id, poor)
+        ),
+    }
+
+
+def everything(session) -> tuple:
+    return tuple(
+        session.scalar(select(func.count()).select_from(model))
+        for model in (Village, VillagerGroup, Household, Member, User, AuditEvent)
+    )
+
+
+def test_demo_loads_adao_and_a_neighbour_once(app, runner):
+    """One load only (it is the slowest thing in the suite): into an empty database, with --if-empty."""
+    result = invoke(runner, "demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert "Demo data ready" in result.output and "demo1234" in result.output
+    with fresh_session(app) as session:
+        adao = session.scalar(select(Village).where(Village.code == "adao"))
+        assert adao.name == "啊道村" and adao.township.name == "英旺乡" and adao.county.name == "宜川县"
+        assert [g.name for g in adao.groups] == ["啊道", "富庄", "杜河沟"]
+        assert village_counts(session, "adao") == {
+            "households": 154,
+            "people": 668,
+            "poor_households": 31,
+            "poor_people": 96,
+        }
+        others = session.scalars(select(Village).where(Village.code != "adao")).all()
+        assert len(others) == 1 and others[0].county.code == adao.county.code
+        second = village_counts(session, others[0].code)
+        assert 0 < second["households"] < 154
+        roles = set(session.scalars(select(User.role)))
+        assert roles == {"admin", "supervisor", "leader", "county", "sysadmin"}
+        heads = session.scalar(
+            select(func.count(Member.id)).where(Member.village_id == adao.id, Member.relation == "head")
+        )
+        assert heads == 154  # one head per household
+        names = session.scalars(select(Member.name).where(Member.village_id == adao.id)).all()
+        assert all(2 <= len(name) <= 3 for name in names)  # surname and a one- or two-character given name
+        before = everything(session)
+
+    again = invoke(runner, "demo")
+    assert again.exit_code == 0, again.output
+    skipped = invoke(runner, "demo", "--if-empty")
+    assert skipped.exit_code == 0 and "already has data" in skipped.output
+    with fresh_session(app) as session:
+        assert everything(session) == before
+
+    client = app.test_client()  # the printed accounts work, and the administrator finds a household by name
+    assert client.post("/login", data={"username": "admin", "password": "demo1234"}).status_code == 302
+    with fresh_session(app) as session:
+        name = session.scalar(
+            select(Member.name)
+            .where(Member.village_id == adao.id, Member.relation == "head")
+            .order_by(Member.id)
+        )
+    text = client.get(f"/households/?q={name}").get_data(as_text=True)
+    assert "啊道村" in text and name in text.split("<tbody>", 1)[1]
+
+
+def test_demo_if_empty_leaves_an_existing_installation_alone(app, runner):
+    with app.app_context():
+        make_village("mine")
+    result = invoke(runner, "demo", "--if-empty")
+    assert result.exit_code == 0 and "already has data" in result.output
+    with fresh_session(app) as session:
+        assert session.scalars(select(Village.code)).all() == ["mine"]
+        assert session.scalar(select(func.count(Household.id))) == 0
+
+
+def create_village(runner, code="hexi", *extra):
+    return invoke(
+        runner,
+        "create-village",
+        code,
+        "--name",
+        "河西村",
+        "--township",
+        "英旺乡",
+        "--county-code",
+        "yichuan",
+        "--county-name",
+        "宜川县",
+        "--group",
+        "一组",
+        "--group",
+        "二组",
+        *extra,
+    )
+
+
+def test_create_village(app, runner):
+    result = create_village(runner, "hexi", "--base-points", "50", "--yuan-per-point", "2")
+    assert result.exit_code == 0, result.output
+    assert "Created village hexi (河西村) with 2 groups." in result.output
+    with fresh_session(app) as session:
+        village = session.scalar(select(Village).where(Village.code == "hexi"))
+        assert (village.base_points, village.yuan_per_point, village.card_prefix) == (50, 2, "HEXI")
+        assert [g.name for g in village.groups] == ["一组", "二组"]
+        event = session.scalar(select(AuditEvent).where(AuditEvent.tag == "village:village:create"))
+        assert event.actor_name == "system" and event.actor_id is None and event.subject_id == village.id
+
+
+def test_create_village_refusals(app, runner):
+    assert create_village(runner).exit_code == 0
+    duplicate = create_village(runner)
+    assert duplicate.exit_code != 0 and "村代码 hexi 已被使用。" in duplicate.output
+    bad_code = create_village(runner, "bad code")
+    assert bad_code.exit_code != 0 and "村代码只能包含字母、数字和连字符。" in bad_code.output
+    negative = create_village(runner, "other", "--yuan-per-point", "0")
+    assert negative.exit_code != 0 and "每分折合金额必须大于零" in negative.output
+    missing = invoke(runner, "create-village", "x", "--name", "x村")
+    assert missing.exit_code != 0
+    with fresh_session(app) as session:
+        assert session.scalars(select(Village.code)).all() == ["hexi"]
+
+
+def test_create_user(app, runner):
+    create_village(runner)
+    result = invoke(
+        runner,
+        "create-user",
+        "wang",
+        "--role",
+        "admin",
+        "--village",
+        "hexi",
+        "--password",
+        "secret-pass",
+        "--name",
+        "王",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin wang." in result.output
+    county = invoke(
+        runner, "create-user", "xian", "--role", "county", "--village", "hexi", "--password", "secret-pass"
+    )
+    system = invoke(runner, "create-user", "root", "--role", "sysadmin", "--password", "secret-pass")
+    assert county.exit_code == 0 and system.exit_code == 0, county.output + system.output
+    with fresh_session(app) as session:
+        wang = users.by_username(session, "wang")
+        assert wang.role == "admin" and wang.village.code == "hexi" and wang.display_name == "王"
+        assert users.authenticate(session, username="wang", password="secret-pass").id == wang.id
+        xian = users.by_username(session, "xian")
+        assert xian.village_id is None and xian.county.code == "yichuan"
+        assert users.by_username(session, "root").village_id is None
+
+
+def test_create_user_refusals(app, runner):
+    create_village(runner)
+    invoke(runner, "create-user", "wang", "--role", "admin", "--village", "hexi", "--password", "secret-pass")
+    cases = [
+        (["zhao", "--role", "admin", "--village", "nowhere", "--password", "secret-pass"], "找不到该记录。"),
+        (
+            ["wang", "--role", "leader", "--village", "hexi", "--password", "secret-pass"],
+            "用户名 wang 已被使用。",
+        ),
+        (["zhao", "--role", "admin", "--password", "secret-pass"], "该角色必须属于一个村。"),
+        (["zhao", "--role", "admin", "--village", "hexi", "--password", "short"], "密码至少需要 8 个字符。"),
+        (["zhao", "--role", "emperor", "--village", "hexi", "--password", "secret-pass"], "emperor"),
+    ]
+    for args, message in cases:
+        result = invoke(runner, "create-user", *args)
+        assert result.exit_code != 0, args
+        assert message in result.output, (args, result.output)
+    with fresh_session(app) as session:
+        assert session.scalars(select(User.username)).all() == ["wang"]
+
+
+def test_api_token_prints_a_token_that_authenticates(app, runner, client):
+    create_village(runner)
+    invoke(runner, "create-user", "wang", "--role", "admin", "--village", "hexi", "--password", "secret-pass")
+    result = invoke(runner, "api-token", "wang")
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert len(token) >= 32 and "\n" not in token
+    response = client.get("/api/v1/households/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.get_json()["meta"]["total"] == 0
+    with fresh_session(app) as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.tag == "user:api-token:create"))
+        assert event.actor_name == "system" and token not in str(event.data)
+
+    second = invoke(runner, "api-token", "wang").output.strip()
+    assert second != token  # a new token every time; the first keeps working
+    assert client.get("/api/v1/households/", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+    unknown = invoke(runner, "api-token", "nobody")
+    assert unknown.exit_code != 0 and "找不到该记录" in unknown.output
