@@ -23,6 +23,9 @@ class Config:
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
     CARD_PAGE_RATE_LIMIT = "60 per minute"  # per address, over all /c/<token> pages
     PAGE_SIZE = 30
+    #: Where villagers' phones reach the site, e.g. "https://lovemart.example.cn", as printed in every card's
+    #: QR code. Unset: the host the administrator is using (wrong if that is localhost at the counter PC).
+    PUBLIC_BASE_URL: str | None = None
     API_TITLE = "LoveMart API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -47,6 +50,8 @@ def load_environment(app) -> None:
         app.config["SECRET_KEY"] = key
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    if public_url := os.environ.get("PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = public_url
     if storage := os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage
 

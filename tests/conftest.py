@@ -140,3 +140,30 @@ def login(app):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def query_counter(app):
+    """`with query_counter() as statements:` collects the SQL of every statement the app's engine runs
+    inside the block (SQLAlchemy's "before_cursor_execute"), to assert that a page's cost is fixed."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return counting

@@ -187,4 +187,3 @@ def _summary(session: Session, account: PointsAccount, card_number: str | None) 
         status=account.status,
         card_number=card_number,
     )
-

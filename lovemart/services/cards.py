@@ -73,7 +73,11 @@ def issue(session: Session, *, actor, village_id: int, household_id: int) -> Car
     if new_account:
         points.credit_base(session, actor=actor, village=village, account=account)
     audit.record(
-        session, actor=actor, tag=AuditTag.CARD_ISSUE, subject=card, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.CARD_ISSUE,
+        subject=card,
+        village_id=village_id,
         data={"household_id": household_id, "number": card.number},
     )
     return card
@@ -90,21 +94,29 @@ def reissue(session: Session, *, actor, village_id: int, card_id: int) -> Card:
     account = session.get(PointsAccount, old.account_id)
     card = _new_card(session, village, account, actor, replaces=old)
     audit.record(
-        session, actor=actor, tag=AuditTag.CARD_REISSUE, subject=card, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.CARD_REISSUE,
+        subject=card,
+        village_id=village_id,
         data={"household_id": card.household_id, "lost": old.number, "number": card.number},
     )
     return card
 
 
 def recover(session: Session, *, actor, village_id: int, card_id: int) -> Card:
-    """Take a card back (回收) when the household leaves: the card is dead, the account frozen, history kept."""
+    """Take a card back (回收) when the household leaves: card dead, account frozen, history kept."""
     card = get(session, village_id=village_id, card_id=card_id)
     if card.status != CardStatus.ACTIVE:
         raise CardNotActive()
     _end(card, CardStatus.RECOVERED)
     points.set_frozen(session, account=session.get(PointsAccount, card.account_id), frozen=True)
     audit.record(
-        session, actor=actor, tag=AuditTag.CARD_RECOVER, subject=card, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.CARD_RECOVER,
+        subject=card,
+        village_id=village_id,
         data={"household_id": card.household_id, "number": card.number},
     )
     return card
@@ -128,7 +140,8 @@ def get_active(session: Session, *, village_id: int, card_id: int) -> Card:
 def active_card(session: Session, *, village_id: int, household_id: int) -> Card | None:
     return session.scalar(
         select(Card).where(
-            Card.village_id == village_id, Card.household_id == household_id,
+            Card.village_id == village_id,
+            Card.household_id == household_id,
             Card.status == CardStatus.ACTIVE.value,
         )
     )
@@ -137,7 +150,9 @@ def active_card(session: Session, *, village_id: int, household_id: int) -> Card
 def cards_of(session: Session, *, village_id: int, household_id: int) -> list[Card]:
     return list(
         session.scalars(
-            select(Card).where(Card.village_id == village_id, Card.household_id == household_id).order_by(Card.id)
+            select(Card)
+            .where(Card.village_id == village_id, Card.household_id == household_id)
+            .order_by(Card.id)
         )
     )
 
@@ -174,11 +189,13 @@ def printable(session: Session, *, village_id: int, group_id: int | None = None)
 
 
 def awaiting_card(session: Session, *, village_id: int) -> list[Household]:
-    """Active households whose latest inspection passed and that hold no active card: ready to be issued one."""
+    """Active households whose latest inspection passed and that hold no active card: ready for a card."""
     latest = inspections.latest_by_household(session, village_id=village_id)
     carded = set(
         session.scalars(
-            select(Card.household_id).where(Card.village_id == village_id, Card.status == CardStatus.ACTIVE.value)
+            select(Card.household_id).where(
+                Card.village_id == village_id, Card.status == CardStatus.ACTIVE.value
+            )
         )
     )
     ready = [hid for hid, inspection in latest.items() if inspection.passed and hid not in carded]
@@ -196,7 +213,9 @@ def awaiting_card(session: Session, *, village_id: int) -> list[Household]:
 
 def by_number(session: Session, *, village_id: int, number: str) -> Card:
     """An active card of the village by its printed number. :raise NotFound, CardNotActive:"""
-    card = session.scalar(select(Card).where(Card.village_id == village_id, Card.number == number.strip().upper()))
+    card = session.scalar(
+        select(Card).where(Card.village_id == village_id, Card.number == number.strip().upper())
+    )
     if card is None:
         raise NotFound()
     if card.status != CardStatus.ACTIVE:
@@ -215,7 +234,9 @@ def by_token(session: Session, token: str) -> Card | None:
     )
 
 
-def _new_card(session: Session, village: Village, account: PointsAccount, actor, *, replaces: Card | None = None) -> Card:
+def _new_card(
+    session: Session, village: Village, account: PointsAccount, actor, *, replaces: Card | None = None
+) -> Card:
     book = points.lock_book(session, village.id)
     book.card_count += 1
     card = Card(

@@ -5,16 +5,17 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lovemart.db import utcnow
-from lovemart.models import Donation, Donor, Fund, FundMovement, Purchase, StockMovement
+from lovemart.models import Donation, Donor, Fund, FundMovement, Product, Purchase, StockMovement
 from lovemart.models.donations import DonorKind, FundKind
 from lovemart.services import audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import FundTooLow, IdempotencyConflict, InvalidInput, NotFound
 from lovemart.services.inventory import StockInLine
+from lovemart.services.paging import Page
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ def purchase(
         if done.fund_id != fund_id:
             raise IdempotencyConflict()
         return done
+    if not lines:
+        raise InvalidInput(_l("请至少填写一种商品。"), field="lines")
     if any(line.cost_fen is None or line.cost_fen <= 0 for line in lines):
         raise InvalidInput(_l("采购的每种商品都要填写金额。"), field="cost")
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
@@ -174,6 +177,150 @@ def fund_movements(session: Session, *, village_id: int, fund_id: int) -> list[F
     get_fund(session, village_id=village_id, fund_id=fund_id)
     return list(session.scalars(
         select(FundMovement).where(FundMovement.fund_id == fund_id).order_by(FundMovement.id.desc())))
+
+
+@dataclass(frozen=True)
+class DonationRow:
+    donation: Donation
+    donor: Donor
+
+
+def donation_list(
+    session: Session, *, village_id: int, donor_id: int | None = None, page: int = 1, per_page: int = 30
+) -> Page:
+    """The village's donations, newest first, each with its donor; optionally one donor's only."""
+    stmt = select(Donation, Donor).join(Donor, Donor.id == Donation.donor_id)
+    stmt = stmt.where(Donation.village_id == village_id)
+    if donor_id is not None:
+        stmt = stmt.where(Donation.donor_id == donor_id)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = max(1, page)
+    stmt = stmt.order_by(Donation.received_on.desc(), Donation.id.desc())
+    rows = session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    return Page(items=[DonationRow(*row) for row in rows], total=total, page=page, per_page=per_page)
+
+
+@dataclass(frozen=True)
+class GoodsLine:
+    """A line of a donation or purchase as a person reads it: the product and its stock movement."""
+
+    movement: StockMovement
+    product: Product
+
+
+def goods_lines(session: Session, *, village_id: int, donation_id: int | None = None,
+                purchase_id: int | None = None) -> list[GoodsLine]:
+    """The stock-ins a donation of goods (or a purchase) became, with their products."""
+    if donation_id is not None:
+        get_donation(session, village_id=village_id, donation_id=donation_id)
+        link = StockMovement.donation_id == donation_id
+    else:
+        get_purchase(session, village_id=village_id, purchase_id=purchase_id)
+        link = StockMovement.purchase_id == purchase_id
+    rows = session.execute(
+        select(StockMovement, Product)
+        .join(Product, Product.id == StockMovement.product_id)
+        .where(StockMovement.village_id == village_id, link)
+        .order_by(StockMovement.id)
+    )
+    return [GoodsLine(*row) for row in rows]
+
+
+def donation_income(
+    session: Session, *, village_id: int, donation_id: int
+) -> tuple[FundMovement, Fund] | None:
+    """Where a donation of money went: the fund's income movement naming it, with the fund."""
+    get_donation(session, village_id=village_id, donation_id=donation_id)
+    row = session.execute(
+        select(FundMovement, Fund)
+        .join(Fund, Fund.id == FundMovement.fund_id)
+        .where(FundMovement.village_id == village_id, FundMovement.donation_id == donation_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+@dataclass(frozen=True)
+class PurchaseRow:
+    purchase: Purchase
+    fund: Fund
+
+
+def purchases(
+    session: Session, *, village_id: int, fund_id: int | None = None, limit: int = 200
+) -> list[PurchaseRow]:
+    """The village's purchases, newest first, each with the fund that paid."""
+    stmt = select(Purchase, Fund).join(Fund, Fund.id == Purchase.fund_id)
+    stmt = stmt.where(Purchase.village_id == village_id)
+    if fund_id is not None:
+        stmt = stmt.where(Purchase.fund_id == fund_id)
+    rows = session.execute(stmt.order_by(Purchase.bought_on.desc(), Purchase.id.desc()).limit(limit))
+    return [PurchaseRow(*row) for row in rows]
+
+
+def get_purchase(session: Session, *, village_id: int, purchase_id: int) -> Purchase:
+    found = session.scalar(
+        select(Purchase).where(Purchase.id == purchase_id, Purchase.village_id == village_id)
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_SMALL_UNITS = ("", "拾", "佰", "仟")
+_BIG_UNITS = ("", "万", "亿", "万亿")
+
+
+def amount_in_words(fen: int) -> str:
+    """An amount in the capital figures of Chinese receipts (大写金额): 1234.50 元 → 壹仟贰佰叁拾肆元伍角."""
+    if fen < 0:
+        raise ValueError("amount_in_words takes a non-negative amount")
+    yuan_part, cents = divmod(fen, 100)
+    jiao, fen_digit = divmod(cents, 10)
+    words = _integer_words(yuan_part) + "元" if yuan_part else ""
+    if not jiao and not fen_digit:
+        return (words or "零元") + "整"
+    if jiao:
+        words += _DIGITS[jiao] + "角"
+    elif words:
+        words += "零"
+    if fen_digit:
+        words += _DIGITS[fen_digit] + "分"
+    return words
+
+
+def _integer_words(number: int) -> str:
+    groups = []
+    while number:
+        number, group = divmod(number, 10000)
+        groups.append(group)
+    words, need_zero = "", False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if not group:
+            need_zero = bool(words)
+            continue
+        if words and (need_zero or group < 1000):
+            words += "零"
+        words += _group_words(group) + _BIG_UNITS[index]
+        need_zero = False
+    return words
+
+
+def _group_words(group: int) -> str:
+    digits = [int(d) for d in f"{group:04d}"]
+    words, zero = "", False
+    started = False
+    for position, digit in enumerate(digits):
+        unit = _SMALL_UNITS[3 - position]
+        if digit:
+            if zero and started:
+                words += "零"
+            words += _DIGITS[digit] + unit
+            zero, started = False, True
+        else:
+            zero = True
+    return words
 
 
 def _donation(session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key) -> Donation:

@@ -56,8 +56,10 @@ def today() -> date:
     return datetime.now(points.VILLAGE_TIMEZONE).date()
 
 
-def record(session: Session, *, actor, village_id: int, household_id: int, data: InspectionInput) -> Inspection:
-    """:raise NotFound, HouseholdInactive: :raise InvalidInput: for a future date, no inspector, missing checks."""
+def record(
+    session: Session, *, actor, village_id: int, household_id: int, data: InspectionInput
+) -> Inspection:
+    """:raise NotFound, HouseholdInactive: :raise InvalidInput: future date, no inspector, a check missing."""
     household = households.get(session, village_id=village_id, household_id=household_id)
     if not household.active:
         raise HouseholdInactive()
@@ -76,7 +78,11 @@ def record(session: Session, *, actor, village_id: int, household_id: int, data:
     session.add(inspection)
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.INSPECTION_RECORD, subject=inspection, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.INSPECTION_RECORD,
+        subject=inspection,
+        village_id=village_id,
         data={"household_id": household.id, "passed": inspection.passed, "checks": checks},
     )
     return inspection
@@ -104,10 +110,10 @@ def record_round(
     """
     members = {h.id: h for h in group_households(session, village_id=village_id, group_id=group_id)}
     if not results:
-        raise InvalidInput(_l("这个小组没有需要检查的农户。"), field="rows")
+        raise InvalidInput(_l("这个小组没有需要检查的农户。"))
     if request_key:
         points.lock_book(session, village_id)
-        if (done := _round_done(session, village_id=village_id, group_id=group_id, request_key=request_key)):
+        if done := _round_done(session, village_id=village_id, group_id=group_id, request_key=request_key):
             return done
     outcome = RoundOutcome()
     for result in results:
@@ -116,7 +122,10 @@ def record_round(
             raise NotFound()
         outcome.inspections.append(
             record(
-                session, actor=actor, village_id=village_id, household_id=result.household_id,
+                session,
+                actor=actor,
+                village_id=village_id,
+                household_id=result.household_id,
                 data=InspectionInput(inspected_on, inspector, result.checks, result.note),
             )
         )
@@ -125,7 +134,10 @@ def record_round(
                 _round_points(session, actor, village_id, household, result, inspected_on, request_key)
             )
     audit.record(
-        session, actor=actor, tag=AuditTag.INSPECTION_ROUND, subject=session.get(VillagerGroup, group_id),
+        session,
+        actor=actor,
+        tag=AuditTag.INSPECTION_ROUND,
+        subject=session.get(VillagerGroup, group_id),
         village_id=village_id,
         data={
             "request_key": request_key,
@@ -141,7 +153,11 @@ def _round_points(session, actor, village_id, household, result, inspected_on, r
     """Award or deduct by the row's rule; a refusal names the household, so the whole round is understood."""
     try:
         return points.award(
-            session, actor=actor, village_id=village_id, household_id=household.id, rule_id=result.rule_id,
+            session,
+            actor=actor,
+            village_id=village_id,
+            household_id=household.id,
+            rule_id=result.rule_id,
             note=str(_l("五净一规范检查")) + f" {inspected_on.isoformat()}",
             request_key=f"{request_key}:{household.id}" if request_key else None,
         )
@@ -150,9 +166,11 @@ def _round_points(session, actor, village_id, household, result, inspected_on, r
     except DomainError as error:
         who = household.head.name if household.head else household.number
         reason = str(_l("%(number)s 号 %(who)s 户：%(reason)s")) % {
-            "number": household.number, "who": who, "reason": error.message,
+            "number": household.number,
+            "who": who,
+            "reason": error.message,
         }
-        raise InvalidInput(reason, field="rows") from error
+        raise InvalidInput(reason) from error
 
 
 def _round_done(session: Session, *, village_id: int, group_id: int, request_key: str) -> RoundOutcome | None:
@@ -198,7 +216,7 @@ def history(session: Session, *, village_id: int, household_id: int) -> list[Ins
 
 
 def latest_by_household(session: Session, *, village_id: int) -> dict[int, Inspection]:
-    """Each household's latest inspection (as `latest` orders them), in one query whatever the village's size."""
+    """Each household's latest inspection (ordered as `latest` does), in one query whatever the size."""
     ranked = (
         select(
             Inspection.id,
@@ -236,7 +254,9 @@ def group_households(session: Session, *, village_id: int, group_id: int | None)
         .options(selectinload(Household.members), selectinload(Household.group))
     )
     if group_id is not None:
-        if not any(g.id == group_id for g in households.group_by_name(session, village_id=village_id).values()):
+        if not any(
+            g.id == group_id for g in households.group_by_name(session, village_id=village_id).values()
+        ):
             raise UnknownGroup(name=str(group_id))
         stmt = stmt.where(Household.group_id == group_id)
     return list(session.scalars(stmt.order_by(Household.number)))

@@ -6,18 +6,31 @@ counters selling the last bag of rice cannot both succeed, and the CHECK on the 
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lovemart.db import utcnow
-from lovemart.models import Product, StockMovement, Stocktake, StocktakeLine, Zone
+from lovemart.models import (
+    Donation,
+    Donor,
+    Fund,
+    Product,
+    Purchase,
+    Redemption,
+    StockMovement,
+    Stocktake,
+    StocktakeLine,
+    Zone,
+)
 from lovemart.models.inventory import DEFAULT_ZONES, MovementKind
 from lovemart.services import audit
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, OutOfStock
+from lovemart.services.paging import Page, paginate
+from lovemart.services.points import VILLAGE_TIMEZONE
 
 #: Goods whose use-by date is this close are flagged on the dashboard and at the counter.
 USE_BY_WARNING_DAYS = 60
@@ -43,6 +56,11 @@ class StockInLine:
     cost_fen: int | None = None
 
 
+def today() -> date:
+    """Today where the shop is (Asia/Shanghai): the reference for use-by warnings."""
+    return datetime.now(VILLAGE_TIMEZONE).date()
+
+
 def create_default_zones(session: Session, *, village_id: int) -> list[Zone]:
     zones = [Zone(village_id=village_id, name=name, position=i) for i, name in enumerate(DEFAULT_ZONES)]
     session.add_all(zones)
@@ -55,6 +73,11 @@ def zones(session: Session, *, village_id: int, include_inactive: bool = False) 
     if not include_inactive:
         stmt = stmt.where(Zone.active.is_(True))
     return list(session.scalars(stmt))
+
+
+def get_zone(session: Session, *, village_id: int, zone_id: int) -> Zone:
+    """:raise NotFound: for an unknown zone or another village's."""
+    return _zone(session, village_id, zone_id)
 
 
 def save_zone(session: Session, *, actor, village_id: int, name: str, zone_id: int | None = None, active=True) -> Zone:
@@ -117,6 +140,25 @@ def get_product(session: Session, *, village_id: int, product_id: int) -> Produc
 def catalogue(
     session: Session, *, village_id: int, zone_id: int | None = None, search: str = "", active_only: bool = True
 ) -> list[Product]:
+    return list(session.scalars(_catalogue_stmt(village_id, zone_id, search, active_only)))
+
+
+def catalogue_page(
+    session: Session,
+    *,
+    village_id: int,
+    zone_id: int | None = None,
+    search: str = "",
+    active_only: bool = True,
+    page: int = 1,
+    per_page: int = 30,
+) -> Page:
+    """One page of the catalogue, in zone and name order (the API's listProducts)."""
+    stmt = _catalogue_stmt(village_id, zone_id, search, active_only)
+    return paginate(session, stmt, page=page, per_page=per_page)
+
+
+def _catalogue_stmt(village_id: int, zone_id: int | None, search: str, active_only: bool):
     stmt = (
         select(Product)
         .join(Zone, Zone.id == Product.zone_id)
@@ -129,7 +171,7 @@ def catalogue(
         stmt = stmt.where(Product.zone_id == zone_id)
     if term := search.strip():
         stmt = stmt.where((Product.name.contains(term, autoescape=True)) | (Product.barcode == term))
-    return list(session.scalars(stmt))
+    return stmt
 
 
 def stock_in(
@@ -228,6 +270,79 @@ def movements(session: Session, *, village_id: int, product_id: int, limit: int 
     )
 
 
+def products_by_id(session: Session, *, village_id: int, ids) -> dict[int, Product]:
+    """The village's products with these ids, by id (for lists of movements or lines)."""
+    ids = set(ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(Product).where(Product.village_id == village_id, Product.id.in_(ids)))
+    return {product.id: product for product in rows}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One movement with what it names: the donation and its donor, the purchase and its fund, the
+    redemption's receipt number or the stocktake."""
+
+    movement: StockMovement
+    donation: Donation | None
+    donor: Donor | None
+    purchase: Purchase | None
+    fund: Fund | None
+    receipt_no: str | None
+
+
+def provenance(session: Session, *, village_id: int, product_id: int, limit: int = 100) -> list[Provenance]:
+    """A product's latest movements, newest first, each with the record it came from or went to: where its
+    stock came from (donations, purchases, other stock-ins) and where it went (redemptions, write-offs)."""
+    get_product(session, village_id=village_id, product_id=product_id)
+    rows = session.execute(
+        select(StockMovement, Donation, Donor, Purchase, Fund, Redemption.receipt_no)
+        .outerjoin(Donation, Donation.id == StockMovement.donation_id)
+        .outerjoin(Donor, Donor.id == Donation.donor_id)
+        .outerjoin(Purchase, Purchase.id == StockMovement.purchase_id)
+        .outerjoin(Fund, Fund.id == Purchase.fund_id)
+        .outerjoin(Redemption, Redemption.id == StockMovement.redemption_id)
+        .where(StockMovement.village_id == village_id, StockMovement.product_id == product_id)
+        .order_by(StockMovement.id.desc())
+        .limit(limit)
+    )
+    return [Provenance(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class SourceTotal:
+    """How much of a product came in from one source: a donor, a fund's purchases, or other stock-ins."""
+
+    kind: str  # "donation", "purchase" or "other"
+    name: str
+    quantity: int
+    stock_ins: int
+
+
+def stock_in_sources(session: Session, *, village_id: int, product_id: int) -> list[SourceTotal]:
+    """Everything that ever came into a product's stock, summed by donor, by fund and the rest."""
+    get_product(session, village_id=village_id, product_id=product_id)
+    rows = session.execute(
+        select(Donor.name, Fund.name, func.sum(StockMovement.quantity), func.count())
+        .select_from(StockMovement)
+        .outerjoin(Donation, Donation.id == StockMovement.donation_id)
+        .outerjoin(Donor, Donor.id == Donation.donor_id)
+        .outerjoin(Purchase, Purchase.id == StockMovement.purchase_id)
+        .outerjoin(Fund, Fund.id == Purchase.fund_id)
+        .where(
+            StockMovement.village_id == village_id, StockMovement.product_id == product_id,
+            StockMovement.kind == MovementKind.STOCK_IN.value,
+        )
+        .group_by(Donor.name, Fund.name)
+    )
+    totals = []
+    for donor, fund, quantity, count in rows:
+        kind = "donation" if donor is not None else "purchase" if fund is not None else "other"
+        totals.append(SourceTotal(kind, donor or fund or "", int(quantity), int(count)))
+    return sorted(totals, key=lambda t: (-t.quantity, t.kind, t.name))
+
+
 def expiring(session: Session, *, village_id: int, today: date, days: int = USE_BY_WARNING_DAYS) -> list[tuple]:
     """(product, earliest use-by) for products in stock whose latest stock-ins carry a use-by date within
     `days` (or already past). The newest stock-ins are sold last, so the earliest date is the one to watch."""
@@ -320,6 +435,76 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
         data={"adjustments": [[m.product_id, m.quantity] for m in adjustments]},
     )
     return adjustments
+
+
+def stocktakes(session: Session, *, village_id: int, limit: int = 100) -> list[Stocktake]:
+    """The village's stocktakes, newest first."""
+    return list(
+        session.scalars(
+            select(Stocktake)
+            .where(Stocktake.village_id == village_id)
+            .order_by(Stocktake.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One product of a stocktake: the stock when the count started (`expected`), the count, the stock now
+    and, once confirmed, the adjustment booked (0 for a counted line that matched, None if not counted)."""
+
+    product: Product
+    expected: int
+    counted: int | None
+    current: int
+    confirmed: bool
+    adjusted: int | None
+
+    @property
+    def difference(self) -> int | None:
+        """Open: what confirming would book now (counted − current stock). Confirmed: what was booked."""
+        if self.confirmed:
+            return self.adjusted
+        return None if self.counted is None else self.counted - self.current
+
+    @property
+    def book(self) -> int:
+        """The book stock the count is compared with: now while open, at confirmation once confirmed."""
+        if not self.confirmed:
+            return self.current
+        if self.counted is None or self.adjusted is None:
+            return self.expected
+        return self.counted - self.adjusted
+
+
+def stocktake_rows(session: Session, *, village_id: int, stocktake_id: int) -> list[CountRow]:
+    """The count sheet of a stocktake in zone and name order, for counting, review and the report."""
+    stocktake = get_stocktake(session, village_id=village_id, stocktake_id=stocktake_id)
+    lines = stocktake_lines(session, stocktake.id)
+    products = products_by_id(session, village_id=village_id, ids=[line.product_id for line in lines])
+    booked = dict(
+        session.execute(
+            select(StockMovement.product_id, StockMovement.quantity).where(
+                StockMovement.stocktake_id == stocktake.id
+            )
+        ).all()
+    )
+    all_zones = zones(session, village_id=village_id, include_inactive=True)
+    zones_order = {zone.id: zone.position for zone in all_zones}
+    confirmed = stocktake.status == "confirmed"
+    rows = [
+        CountRow(
+            product=products[line.product_id],
+            expected=line.expected,
+            counted=line.counted,
+            current=products[line.product_id].stock,
+            confirmed=confirmed,
+            adjusted=booked.get(line.product_id, 0) if confirmed and line.counted is not None else None,
+        )
+        for line in lines
+    ]
+    return sorted(rows, key=lambda r: (zones_order.get(r.product.zone_id, 0), r.product.name))
 
 
 def get_stocktake(session: Session, *, village_id: int, stocktake_id: int) -> Stocktake:

@@ -39,7 +39,9 @@ from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
     AlreadyReversed,
+    CapExceeded,
     ClaimNotOpen,
+    DomainError,
     HouseholdInactive,
     IdempotencyConflict,
     InsufficientPoints,
@@ -47,8 +49,8 @@ from lovemart.services.errors import (
     NoPointsAccount,
     NotFound,
     RuleRetired,
-    CapExceeded,
 )
+from lovemart.services.paging import Page, paginate
 
 VILLAGE_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
@@ -123,8 +125,12 @@ def award(
 
     :raise RuleRetired, CapExceeded, InsufficientPoints, NoPointsAccount, AccountFrozen, HouseholdInactive:
     """
-    if request_key and (done := _replay(session, request_key, household_id=household_id, rule_id=rule_id)):
-        return done
+    if request_key:
+        # Two copies of one request (a double click) wait here for each other, so the second one finds the
+        # first one's entry instead of colliding with it on PostgreSQL.
+        lock_book(session, village_id)
+        if done := _replay(session, request_key, household_id=household_id, rule_id=rule_id):
+            return done
     rule = _active_rule(session, village_id, rule_id)
     account = _usable_account(session, village_id, household_id)
     points = _points_for(session, rule, account)
@@ -159,17 +165,39 @@ def award_batch(
     note: str = "",
     request_key: str | None = None,
 ) -> list[Recorded]:
-    """The same rule for many households (e.g. everyone at a labour day), all or none."""
+    """The same rule for many households (e.g. everyone at a labour day), all or none.
+
+    :raise InvalidInput: naming the household (number and head), when one of them cannot be given the points;
+        the original refusal is its `__cause__`. Nothing is recorded then.
+    """
     unique_ids = sorted(set(household_ids))
     if not unique_ids:
         raise InvalidInput(_l("请至少选择一户。"), field="households")
     return [
-        award(
+        _award_in_batch(session, actor, village_id, household_id, rule_id, note, request_key)
+        for household_id in unique_ids
+    ]
+
+
+def _award_in_batch(session, actor, village_id, household_id, rule_id, note, request_key) -> Recorded:
+    try:
+        return award(
             session, actor=actor, village_id=village_id, household_id=household_id, rule_id=rule_id, note=note,
             request_key=f"{request_key}:{household_id}" if request_key else None,
         )
-        for household_id in unique_ids
-    ]
+    except (NotFound, RuleRetired):
+        raise  # not about this household: the rule is gone, or the household is not the village's
+    except DomainError as error:
+        head_of = (Member.household_id == Household.id) & (Member.relation == Relation.HEAD.value)
+        number, head = session.execute(
+            select(Household.number, Member.name)
+            .outerjoin(Member, head_of)
+            .where(Household.id == household_id, Household.village_id == village_id)
+        ).one()
+        reason = str(_l("%(number)s 号 %(head)s 户：%(reason)s本批全部未记入。")) % {
+            "number": number, "head": head or "", "reason": error.message,
+        }
+        raise InvalidInput(reason, field="households") from error
 
 
 def reverse(
@@ -197,6 +225,7 @@ def append_reversal(
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_l("请填写冲正原因。"), field="reason")
+    lock_book(session, original.village_id)  # serialise two reversals of one entry: the second sees the first
     if request_key and (done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))):
         if done.reversal_of_id != original.id:
             raise IdempotencyConflict()
@@ -231,9 +260,15 @@ def apply(
     evidence: str | None = None,
     request_key: str | None = None,
 ) -> PointsClaim:
-    """A household's own application (积分申报) from its QR page, for the administrator to accept or decline."""
-    if request_key and (done := session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))):
-        return done
+    """A household's own application (积分申报) from its QR page, for the administrator to accept or decline.
+
+    A repeated `request_key` returns the first application; the village's book is locked first, so two
+    copies of one form sent at once also make one application.
+    """
+    if request_key:
+        lock_book(session, village_id)
+        if done := session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key)):
+            return done
     rule = _active_rule(session, village_id, rule_id)
     if rule.is_deduction:
         raise InvalidInput(_l("只能申报加分项。"), field="rule_id")
@@ -280,11 +315,22 @@ def approve(session: Session, *, actor, village_id: int, claim_id: int) -> Point
     return _credit_claim(session, actor, claim, rule, account, approved_by=actor)
 
 
-def reject(session: Session, *, actor, village_id: int, claim_id: int, reason: str) -> PointsClaim:
+def reject(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    claim_id: int,
+    reason: str,
+    expected: ClaimStatus | None = None,
+) -> PointsClaim:
     """The supervisor rejects a pending claim, or the administrator declines an application; with a reason
-    the villager sees."""
+    the villager sees. `expected` limits the call to claims in that state (each role decides its own
+    queue: the administrator cannot decline what waits for the supervisor)."""
     claim = _claim(session, village_id, claim_id)
     if claim.status not in (ClaimStatus.PENDING, ClaimStatus.SUBMITTED):
+        raise ClaimNotOpen()
+    if expected is not None and claim.status != expected:
         raise ClaimNotOpen()
     reason = reason.strip()
     if not reason:
@@ -388,7 +434,12 @@ def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | 
 
 
 def entries(
-    session: Session, *, village_id: int, filters: EntryFilter | None = None, page: int = 1, per_page: int = 30
+    session: Session,
+    *,
+    village_id: int,
+    filters: EntryFilter | None = None,
+    page: int = 1,
+    per_page: int = 30,
 ) -> Page:
     """One page of the village's entries, newest first, as `EntryRow`s.
 
@@ -435,6 +486,12 @@ def entry_rows(session: Session, *, village_id: int, entries: list[LedgerEntry])
     ]
 
 
+def entry_row(session: Session, *, village_id: int, entry_id: int) -> EntryRow:
+    """One entry with its household, people and reversal. :raise NotFound: for another village's entry."""
+    entry = get_entry(session, village_id=village_id, entry_id=entry_id)
+    return entry_rows(session, village_id=village_id, entries=[entry])[0]
+
+
 def holders(
     session: Session, *, village_id: int, search: str = "", group_id: int | None = None
 ) -> list[HouseholdLabel]:
@@ -473,7 +530,9 @@ def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> li
     labels = household_labels(session, village_id=village_id, account_ids={c.account_id for c in found})
     names = user_names(session, {c.recorded_by_id for c in found})
     rule_ids = sorted({c.rule_id for c in found})
-    rule_names = dict(session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(rule_ids))).all()) if found else {}
+    rule_names: dict[int, str] = {}
+    if rule_ids:
+        rule_names = dict(session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(rule_ids))).all())
     return [
         ClaimRow(
             claim=c,
@@ -664,18 +723,26 @@ def append_entry(
     return entry
 
 
-def lock_book(session: Session, village_id: int) -> LedgerBook:
-    """The village's chain head, locked for this transaction (created on the village's first entry)."""
-    book = session.scalar(
-        select(LedgerBook).where(LedgerBook.village_id == village_id).with_for_update().execution_options(
-            populate_existing=True
-        )
+def open_book(session: Session, village_id: int) -> LedgerBook:
+    """A new village's empty book, created with the village so that every later writer only locks it."""
+    book = LedgerBook(
+        village_id=village_id, entry_count=0, head_hash=GENESIS_HASH, card_count=0, receipt_count=0,
+        donation_count=0,
     )
-    if book is None:
-        book = LedgerBook(village_id=village_id, entry_count=0, head_hash=GENESIS_HASH, card_count=0)
-        session.add(book)
-        session.flush()
+    session.add(book)
+    session.flush()
     return book
+
+
+def lock_book(session: Session, village_id: int) -> LedgerBook:
+    """The village's chain head and counters, locked for this transaction (PostgreSQL: FOR UPDATE;
+    SQLite: the transaction is already IMMEDIATE)."""
+    return session.execute(
+        select(LedgerBook)
+        .where(LedgerBook.village_id == village_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
 
 
 def _move_balance(session: Session, account: PointsAccount, points: int, *, allow_negative: bool) -> int:

@@ -59,7 +59,12 @@ def redeem(
         raise InvalidInput(_l("缺少请求编号，请刷新页面后重试。"), field="idempotency_key")
     digest = _digest(card_number.strip().upper(), cart)
     book = points.lock_book(session, village_id)
-    if (done := session.scalar(select(Redemption).where(Redemption.idempotency_key == key))) is not None:
+    # Keys are unique across villages (the table's constraint), so look across villages too: a request
+    # restricted to village b must see that village a used the key, or it would hit the constraint.
+    done = session.scalar(
+        select(Redemption).where(Redemption.idempotency_key == key).execution_options(all_villages=True)
+    )
+    if done is not None:
         if done.request_digest != digest or done.village_id != village_id:
             raise IdempotencyConflict()
         return done
@@ -148,6 +153,21 @@ def get(session: Session, *, village_id: int, redemption_id: int) -> Redemption:
     if redemption is None:
         raise NotFound()
     return redemption
+
+
+def latest(session: Session, *, village_id: int, limit: int = 20) -> list[Redemption]:
+    """The village's latest redemptions, newest first (the counter's list of today's sales).
+
+    Ordered by receipt number, which the unique (village, receipt_no) index serves, so the cost is `limit`
+    rows however long the books grow; the caller keeps the ones of the day it shows."""
+    return list(
+        session.scalars(
+            select(Redemption)
+            .where(Redemption.village_id == village_id)
+            .order_by(Redemption.receipt_no.desc())
+            .limit(limit)
+        )
+    )
 
 
 def lines_of(session: Session, redemption_id: int) -> list[RedemptionLine]:

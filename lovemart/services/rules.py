@@ -119,6 +119,8 @@ def _checked(session: Session, village_id: int, data: RuleInput, rule_id: int | 
         raise InvalidInput(_l("每月上限只用于加分项，且不能小于单次分值。"), field="cap_per_month")
     if data.repeat_points and (not deduction or any(p >= 0 for p in data.repeat_points)):
         raise InvalidInput(_l("累犯加重只用于扣分项，各次分值须为负数。"), field="repeat_points")
+    if data.repeat_points and data.repeat_points[0] != data.points:
+        raise InvalidInput(_l("累犯加重的第 1 次分值须与细则分值相同。"), field="repeat_points")
     if data.allow_negative and not deduction:
         raise InvalidInput(_l("只有扣分项可以允许扣成负分。"), field="allow_negative")
     clash = session.scalar(select(Rule.id).where(Rule.village_id == village_id, Rule.name == name))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.models import County, Township, Village, VillagerGroup
-from lovemart.services import audit, inventory
+from lovemart.services import audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, VillageCodeTaken
 
@@ -108,6 +108,7 @@ def create_village(
         session.add(VillagerGroup(village_id=village.id, name=group_name, position=position))
     session.flush()
     inventory.create_default_zones(session, village_id=village.id)
+    points.open_book(session, village.id)
     audit.record(
         session,
         actor=actor,

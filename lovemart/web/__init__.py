@@ -4,7 +4,23 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from lovemart.web import admin, auth, households, main
+    from lovemart.web import (
+        admin,
+        auth,
+        cards,
+        counter,
+        donations,
+        goods,
+        households,
+        inspections,
+        main,
+        photos,
+        points,
+        public,
+        rules,
+        statements,
+        stocktakes,
+    )
     from lovemart.web.api import register_api
     from lovemart.web.context import register_request_context
 
@@ -12,5 +28,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(households.bp, url_prefix="/households")
+    app.register_blueprint(inspections.bp, url_prefix="/inspections")
+    app.register_blueprint(cards.bp, url_prefix="/cards")
+    app.register_blueprint(photos.bp, url_prefix="/photos")
+    app.register_blueprint(points.bp, url_prefix="/points")
+    app.register_blueprint(rules.bp, url_prefix="/rules")
+    app.register_blueprint(statements.bp, url_prefix="/statements")
+    app.register_blueprint(goods.bp, url_prefix="/goods")
+    app.register_blueprint(donations.bp, url_prefix="/donations")
+    app.register_blueprint(stocktakes.bp, url_prefix="/stocktakes")
+    app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(public.bp)  # /c/<token>: the villager's QR pages, no sign-in
     register_api(app)

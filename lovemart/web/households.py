@@ -14,7 +14,7 @@ from lovemart.forms.households import (
     NewHouseholdForm,
 )
 from lovemart.models.households import HouseholdStatus, Relation
-from lovemart.services import households, spreadsheets, villages
+from lovemart.services import cards, households, inspections, spreadsheets, villages
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web.context import working_village
 from lovemart.web import uploads
@@ -33,7 +33,7 @@ def index():
     active = {"1": True, "0": False}.get(form.active.data or "1")
     filters = HouseholdFilter(
         search=form.q.data or "",
-        group_id=int(form.group.data) if (form.group.data or "").isdigit() else None,
+        group_id=int(form.group.data) if form.group.data in {str(g.id) for g in groups} else None,
         status=form.status.data or None,
         active=active,
     )
@@ -52,7 +52,13 @@ def index():
 def detail(household_id: int):
     village = working_village()
     household = households.get(db.session, village_id=village.id, household_id=household_id)
-    return render_template("households/detail.html", village=village, household=household)
+    return render_template(
+        "households/detail.html",
+        village=village,
+        household=household,
+        cards=cards.for_household(db.session, village_id=village.id, household_id=household_id),
+        inspections=inspections.history(db.session, village_id=village.id, household_id=household_id),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from lovemart.db import db
 from lovemart.services import households
 from lovemart.services.households import HouseholdFilter
 from lovemart.web.context import WORKING_VILLAGE_KEY, switchable_villages, working_village
+from lovemart.web.goods import shop_flags
 from lovemart.web.i18n import LOCALE_KEY
 from lovemart.web.navigation import back_url, safe_path
 
@@ -24,8 +25,9 @@ def index():
     summary = None
     if has_permission(actor, Permission.HOUSEHOLD_READ):
         summary = households.summary(db.session, village_id=village.id)
+    shop = shop_flags(village.id) if has_permission(actor, Permission.SHOP_READ) else None
     return render_template(
-        "main/index.html", village=village, summary=summary, villages=switchable_villages()
+        "main/index.html", village=village, summary=summary, villages=switchable_villages(), shop=shop
     )
 
 

@@ -147,8 +147,10 @@ def test_batch_award_is_all_or_nothing(session):
     carded = [carded_household(village_id)[0] for _ in range(3)]
     no_card = make_household(village_id)
     labour = make_rule(village_id, "义务劳动", "volunteer", 10)
-    with pytest.raises(NoPointsAccount), unit_of_work() as s:
+    with pytest.raises(InvalidInput) as refused, unit_of_work() as s:
         points.award_batch(s, actor=None, village_id=village_id, household_ids=[*carded, no_card], rule_id=labour)
+    assert isinstance(refused.value.__cause__, NoPointsAccount)  # the refusal names the household
+    assert "王建华 户：该户还没有积分卡" in refused.value.message
     assert session.query(LedgerEntry).filter(LedgerEntry.kind == "award").count() == 0
     with unit_of_work() as s:
         done = points.award_batch(s, actor=None, village_id=village_id, household_ids=carded, rule_id=labour, request_key="day1")

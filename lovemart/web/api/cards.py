@@ -16,12 +16,12 @@ blp = Blueprint("api_cards", __name__, url_prefix="/households", description="Po
 class CardSchema(Schema):
     id = fields.Integer()
     household_id = fields.Integer()
-    number = fields.String(metadata={"description": "The number printed on the card (village prefix + serial)."})
+    number = fields.String(metadata={"description": "The printed card number (village prefix + serial)."})
     status = fields.String(metadata={"description": "active, lost or recovered."})
     issued_at = fields.DateTime()
     villager_url = fields.Function(
         lambda card: villager_url(card.token),
-        metadata={"description": "The household's own page, as encoded in the card's QR code. Keep it secret."},
+        metadata={"description": "The household's own page, encoded in the card's QR code. Keep it secret."},
     )
 
 
@@ -30,7 +30,7 @@ class CardSchema(Schema):
 @blp.doc(operationId="issueCard")
 @blp.response(201, CardSchema)
 @blp.alt_response(
-    409, schema=ApiError, description="Refused: inspection_not_passed, already_has_card or household_inactive."
+    409, schema=ApiError, description="Refused: inspection_not_passed, already_has_card, household_inactive."
 )
 def issue_card(household_id: int):
     """Issue a household's first card (its latest inspection must have passed all six checks); the village's

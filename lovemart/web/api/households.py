@@ -10,6 +10,7 @@ from lovemart.services import households
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web.api.schemas import PageArgs, page_body, page_of
 from lovemart.web.context import working_village
+from lovemart.web.converters import MAX_ID
 
 blp = Blueprint("api_households", __name__, url_prefix="/households", description="Household registry")
 
@@ -25,7 +26,7 @@ class MemberSchema(Schema):
 class HouseholdSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    group_id = fields.Integer(required=True)
+    group_id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     group = fields.Function(lambda h: h.group.name, dump_only=True)
     address = fields.String(load_default="", validate=validate.Length(max=200))
     phone = fields.String(load_default="", validate=validate.Length(max=20))
@@ -38,7 +39,7 @@ class HouseholdSchema(Schema):
 
 class HouseholdQuery(PageArgs):
     q = fields.String(load_default="", validate=validate.Length(max=64))
-    group_id = fields.Integer()
+    group_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(validate=validate.OneOf([s.value for s in HouseholdStatus]))
     active = fields.Boolean(load_default=True, allow_none=True)
 

@@ -11,9 +11,7 @@ from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
 from lovemart.web.api.schemas import ApiError
 from lovemart.web.context import working_village
 
-blp = Blueprint(
-    "api_inspections", __name__, url_prefix="/households", description="五净一规范 inspections"
-)
+blp = Blueprint("api_inspections", __name__, url_prefix="/households", description="五净一规范 inspections")
 
 _CHECK_FIELDS = {
     column: fields.Boolean(required=True, metadata={"description": str(label)}) for column, label in CHECKS

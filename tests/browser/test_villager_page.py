@@ -1,0 +1,67 @@
+"""In a real browser on a 360 px phone: a villager opens the page behind a demo card's QR code, sees the
+balance, the page fits the screen and loads nothing from another host, and then applies for points."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from lovemart.db import db
+from lovemart.models import Card, PointsAccount, PointsClaim, Village
+from lovemart.models.cards import CardStatus
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_card(live_app):
+    """The token and stored balance of an active demo card of 啊道村."""
+    with live_app.app_context():
+        village_id = db.session.scalar(select(Village.id).where(Village.code == "adao"))
+        token, balance = db.session.execute(
+            select(Card.token, PointsAccount.balance)
+            .join(PointsAccount, PointsAccount.id == Card.account_id)
+            .where(Card.village_id == village_id, Card.status == CardStatus.ACTIVE.value)
+            .order_by(Card.id)
+            .limit(1)
+        ).one()
+        db.session.remove()
+    return {"token": token, "balance": balance}
+
+
+def _fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_villager_sees_balance_on_a_phone_and_applies_for_points(
+    phone_page, live_app, live_server, requests_seen, demo_card
+):
+    page = phone_page
+    url = f"/c/{demo_card['token']}"
+    page.goto(url)
+    assert page.locator("#balance strong").inner_text() == str(demo_card["balance"])
+    assert "啊道村" in page.content()
+    assert _fits_the_screen(page)
+    assert requests_seen.off_host() == []
+    paths = [urlsplit(seen).path for seen in requests_seen]
+    assert paths == [url, "/static/css/public.css"]  # the page, its one stylesheet, nothing else
+
+    page.get_by_role("link", name="长辈版（大字）").click()
+    page.wait_for_url(f"**{url}?big=1")
+    assert _fits_the_screen(page)
+
+    page.get_by_role("link", name="申报积分").click()
+    page.wait_for_url(f"**{url}/apply")
+    assert _fits_the_screen(page)
+    page.get_by_label("申报事项").select_option(index=0)
+    page.get_by_label("做了什么").fill("帮邻居收玉米两天")
+    page.get_by_role("button", name="提交申报").click()
+    page.wait_for_url(f"**{url}")
+    assert "申报已提交" in page.content()
+    assert "待受理" in page.locator("section", has_text="我的申报").inner_text()
+    assert requests_seen.off_host() == []
+
+    with live_app.app_context():
+        claim = db.session.scalar(select(PointsClaim).where(PointsClaim.note == "帮邻居收玉米两天"))
+        assert claim is not None and claim.from_villager and claim.status == "submitted"
+        db.session.remove()
