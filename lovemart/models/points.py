@@ -147,6 +147,7 @@ class PointsClaim(VillageScoped, Base):
         CheckConstraint("(status = 'approved') = (entry_id IS NOT NULL)", name="approved_has_entry"),
         UniqueConstraint("request_key"),
         Index("ix_points_claims_village_status", "village_id", "status"),
+        Index("ix_points_claims_account_id_id", "account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -225,7 +225,7 @@ def by_number(session: Session, *, village_id: int, number: str) -> Card:
 
 def by_token(session: Session, token: str) -> Card | None:
     """The active card behind a villager URL, in any village (the token is the only credential)."""
-    if not token or len(token) > 64:
+    if not token or len(token) > 64 or "\x00" in token:  # PostgreSQL refuses NUL in text
         return None
     return session.scalar(
         select(Card)

@@ -1,8 +1,8 @@
 """points and shop: rules, inspections, cards, ledger, claims, goods, stock, donations, funds, redemptions
 
-Revision ID: b335ae3c4969
+Revision ID: 6079af1845ff
 Revises: 84abaa998d7f
-Create Date: 2026-11-22 22:24:02.450698
+Create Date: 2026-11-23 00:01:55.230174
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import lovemart.db
 
 
 # revision identifiers, used by Alembic.
-revision = 'b335ae3c4969'
+revision = '6079af1845ff'
 down_revision = '84abaa998d7f'
 branch_labels = None
 depends_on = None
@@ -472,6 +472,7 @@ def upgrade():
     sa.UniqueConstraint('request_key', name=op.f('uq_points_claims_request_key'))
     )
     with op.batch_alter_table('points_claims', schema=None) as batch_op:
+        batch_op.create_index('ix_points_claims_account_id_id', ['account_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_points_claims_village_id'), ['village_id'], unique=False)
         batch_op.create_index('ix_points_claims_village_status', ['village_id', 'status'], unique=False)
 
@@ -483,6 +484,7 @@ def downgrade():
     with op.batch_alter_table('points_claims', schema=None) as batch_op:
         batch_op.drop_index('ix_points_claims_village_status')
         batch_op.drop_index(batch_op.f('ix_points_claims_village_id'))
+        batch_op.drop_index('ix_points_claims_account_id_id')
 
     op.drop_table('points_claims')
     with op.batch_alter_table('stock_movements', schema=None) as batch_op:
