@@ -8,7 +8,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.forms.admin import UserForm, VillageForm, VillageSettingsForm
 from lovemart.services import users, villages
 from lovemart.services.villages import VillageSettings
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform, submit
 
 bp = Blueprint("admin", __name__)
 
@@ -22,25 +22,22 @@ def villages_index():
 def create_village():
     form = VillageForm()
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return villages.create_village(
-                    session,
-                    actor=current_actor(),
-                    county_code=form.county_code.data,
-                    county_name=form.county_name.data,
-                    township_name=form.township_name.data,
-                    code=form.code.data,
-                    name=form.name.data,
-                    groups=form.groups.data.splitlines(),
-                    settings=_settings(form),
-                ).id
-
-        if submit(form, call) is not None:
+        created = perform(
+            form,
+            villages.create_village,
+            county_code=form.county_code.data,
+            county_name=form.county_name.data,
+            township_name=form.township_name.data,
+            code=form.code.data,
+            name=form.name.data,
+            groups=form.groups.data.splitlines(),
+            settings=_settings(form),
+        )
+        if created is not None:
             flash(_("已创建村。"), "success")
             return redirect(url_for("admin.villages_index"))
     return render_template("admin/village_form.html", form=form, village=None)
+
 
 @bp.route("/villages/<int:village_id>", methods=["GET", "POST"])
 @require(Permission.SYSTEM_VILLAGE_WRITE)
@@ -48,14 +45,7 @@ def edit_village(village_id: int):
     village = villages.get(db.session, village_id)
     form = VillageSettingsForm(obj=village)
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return villages.update_settings(
-                    session, actor=current_actor(), village_id=village_id, settings=_settings(form)
-                )
-
-        if submit(form, call) is not None:
+        if perform(form, villages.update_settings, village_id=village_id, settings=_settings(form)) is not None:
             flash(_("已保存。"), "success")
             return redirect(url_for("admin.villages_index"))
     return render_template("admin/village_form.html", form=form, village=village)

@@ -1,8 +1,11 @@
-"""`submit(form, call)`: run one service for a valid form and show a refusal on the form itself."""
+"""`submit(form, call)` and `perform(form, service, …)`: run one service for a valid form and show a
+refusal on the form itself."""
 
 from collections.abc import Callable
 from typing import TypeVar
 
+from lovemart.authz import current_actor
+from lovemart.db import unit_of_work
 from lovemart.services.errors import DomainError, NotFound
 
 T = TypeVar("T")
@@ -24,3 +27,13 @@ def submit(form, call: Callable[[], T]) -> T | None:
         else:
             form.form_errors.append(error.message)
         return None
+
+
+def perform(form, service: Callable[..., T], /, **kwargs) -> T | None:
+    """`service(session, actor=<the acting user>, **kwargs)` in one unit of work, through `submit`."""
+
+    def call():
+        with unit_of_work() as session:
+            return service(session, actor=current_actor(), **kwargs)
+
+    return submit(form, call)

@@ -18,7 +18,7 @@ from lovemart.services import cards, households, inspections, spreadsheets, vill
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web.context import working_village
 from lovemart.web import uploads
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform
 
 bp = Blueprint("households", __name__)
 
@@ -74,16 +74,12 @@ def create():
             birth_year=form.head_birth_year.data,
         )
 
-        def call():
-            with unit_of_work() as session:
-                return households.create(
-                    session, actor=current_actor(), village_id=village.id, data=_household_input(form), members=[head]
-                ).id
-
-        household_id = submit(form, call)
-        if household_id is not None:
+        household = perform(
+            form, households.create, village_id=village.id, data=_household_input(form), members=[head]
+        )
+        if household is not None:
             flash(_("已登记新户。"), "success")
-            return redirect(url_for("households.detail", household_id=household_id))
+            return redirect(url_for("households.detail", household_id=household.id))
     return render_template("households/form.html", form=form, household=None)
 
 
@@ -94,18 +90,10 @@ def edit(household_id: int):
     household = households.get(db.session, village_id=village.id, household_id=household_id)
     form = HouseholdForm(obj=household, groups=villages.groups(db.session, village.id))
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return households.update(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    household_id=household_id,
-                    data=_household_input(form),
-                )
-
-        if submit(form, call) is not None:
+        updated = perform(
+            form, households.update, village_id=village.id, household_id=household_id, data=_household_input(form)
+        )
+        if updated is not None:
             flash(_("已保存。"), "success")
             return redirect(url_for("households.detail", household_id=household_id))
     return render_template("households/form.html", form=form, household=household)
@@ -131,18 +119,10 @@ def add_member(household_id: int):
     household = households.get(db.session, village_id=village.id, household_id=household_id)
     form = MemberForm()
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return households.add_member(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    household_id=household_id,
-                    member=_member_input(form),
-                )
-
-        if submit(form, call) is not None:
+        added = perform(
+            form, households.add_member, village_id=village.id, household_id=household_id, member=_member_input(form)
+        )
+        if added is not None:
             flash(_("已添加成员。"), "success")
             return redirect(url_for("households.detail", household_id=household_id))
     return render_template("households/member_form.html", form=form, household=household, member=None)
@@ -158,19 +138,15 @@ def edit_member(household_id: int, member_id: int):
         abort(404)
     form = MemberForm(obj=member)
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return households.update_member(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    household_id=household_id,
-                    member_id=member_id,
-                    member=_member_input(form),
-                )
-
-        if submit(form, call) is not None:
+        updated = perform(
+            form,
+            households.update_member,
+            village_id=village.id,
+            household_id=household_id,
+            member_id=member_id,
+            member=_member_input(form),
+        )
+        if updated is not None:
             flash(_("已保存。"), "success")
             return redirect(url_for("households.detail", household_id=household_id))
     return render_template("households/member_form.html", form=form, household=household, member=member)
