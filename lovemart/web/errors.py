@@ -1,7 +1,7 @@
 """One place that turns refusals into answers: a flashed Chinese message or an error page for people,
 `{"error": {"code", "message"}}` for the API."""
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError

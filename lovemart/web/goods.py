@@ -22,7 +22,7 @@ from lovemart.forms.goods import (
 from lovemart.services import inventory, photos
 from lovemart.services.inventory import ProductInput
 from lovemart.web.context import working_village
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform, submit
 from lovemart.web.photos import photo_root
 
 bp = Blueprint("goods", __name__)
@@ -113,14 +113,7 @@ def create_zone():
     village = working_village()
     form = ZoneForm()
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return inventory.save_zone(
-                    session, actor=current_actor(), village_id=village.id, name=form.name.data, active=True
-                ).id
-
-        if submit(form, call) is not None:
+        if perform(form, inventory.save_zone, village_id=village.id, name=form.name.data, active=True) is not None:
             flash(_("已添加分区。"), "success")
             return redirect(url_for("goods.zones"))
     return _zones_page(village, form)
@@ -134,19 +127,11 @@ def edit_zone(zone_id: int):
     zone = inventory.get_zone(db.session, village_id=village.id, zone_id=zone_id)
     form = ZoneForm(obj=zone)
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return inventory.save_zone(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    name=form.name.data,
-                    zone_id=zone_id,
-                    active=form.active.data,
-                ).id
-
-        if submit(form, call) is not None:
+        saved = perform(
+            form, inventory.save_zone, village_id=village.id, name=form.name.data, zone_id=zone_id,
+            active=form.active.data,
+        )
+        if saved is not None:
             flash(_("已保存分区。"), "success")
             return redirect(url_for("goods.zones"))
     return render_template("goods/zone_form.html", form=form, zone=zone)

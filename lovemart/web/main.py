@@ -6,7 +6,6 @@ from sqlalchemy import text
 from lovemart.authz import Permission, Role, current_actor, has_permission, public, signed_in
 from lovemart.db import db
 from lovemart.services import households
-from lovemart.services.households import HouseholdFilter
 from lovemart.web.context import WORKING_VILLAGE_KEY, switchable_villages, working_village
 from lovemart.web.goods import shop_flags
 from lovemart.web.i18n import LOCALE_KEY

@@ -14,7 +14,7 @@ from lovemart.models.rules import RuleCategory
 from lovemart.services import rules
 from lovemart.services.rules import RuleInput
 from lovemart.web.context import working_village
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform
 
 bp = Blueprint("rules", __name__)
 
@@ -45,16 +45,9 @@ def create():
     village = working_village()
     form = RuleForm(category=request.args.get("category", RuleCategory.ENVIRONMENT.value))
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return rules.create(
-                    session, actor=current_actor(), village_id=village.id, data=_rule_input(form)
-                ).name
-
-        name = submit(form, call)
-        if name is not None:
-            flash(_("已新增细则“%(name)s”。", name=name), "success")
+        rule = perform(form, rules.create, village_id=village.id, data=_rule_input(form))
+        if rule is not None:
+            flash(_("已新增细则“%(name)s”。", name=rule.name), "success")
             return redirect(url_for("rules.index"))
     return render_template("rules/form.html", form=form, rule=None)
 
@@ -66,20 +59,9 @@ def edit(rule_id: int):
     rule = rules.get(db.session, village_id=village.id, rule_id=rule_id)
     form = RuleForm(data=RuleForm.data_of(rule)) if request.method == "GET" else RuleForm()
     if form.validate_on_submit():
-
-        def call():
-            with unit_of_work() as session:
-                return rules.update(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    rule_id=rule_id,
-                    data=_rule_input(form),
-                ).name
-
-        name = submit(form, call)
-        if name is not None:
-            flash(_("已保存细则“%(name)s”；已记入的积分不变。", name=name), "success")
+        saved = perform(form, rules.update, village_id=village.id, rule_id=rule_id, data=_rule_input(form))
+        if saved is not None:
+            flash(_("已保存细则“%(name)s”；已记入的积分不变。", name=saved.name), "success")
             return redirect(url_for("rules.index"))
     return render_template("rules/form.html", form=form, rule=rule)
 
