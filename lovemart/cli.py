@@ -7,7 +7,7 @@ from sqlalchemy import select
 from lovemart.authz import Role
 from lovemart.db import unit_of_work
 from lovemart.models import Village
-from lovemart.services import demo, inventory, points, users, villages
+from lovemart.services import demo, inventory, points, totals, users, villages
 from lovemart.services.errors import DomainError
 from lovemart.services.villages import VillageSettings
 
@@ -93,14 +93,20 @@ def verify_command():
     with unit_of_work() as session:
         ledger = points.verify(session)
         stock = inventory.verify(session)
-    if not ledger and not stock:
-        click.echo("OK: balances equal their entries, stock levels their movements, and every chain is intact.")
+        monthly = totals.verify(session)
+    if not ledger and not stock and not monthly:
+        click.echo(
+            "OK: balances equal their entries, stock levels their movements, monthly totals their books, "
+            "and every chain is intact."
+        )
         return
     for problem in ledger:
         where = f"entry {problem.entry_id}" if problem.entry_id else f"account {problem.account_id or '-'}"
         click.echo(f"village {problem.village_id}, {where}: {problem.what}", err=True)
     for problem in stock:
         click.echo(f"village {problem.village_id}, product {problem.product_id}: {problem.what}", err=True)
+    for problem in monthly:
+        click.echo(f"village {problem.village_id}, month {problem.month:%Y-%m}: {problem.what}", err=True)
     raise SystemExit(1)
 
 

@@ -20,6 +20,7 @@ POSTGRES_URL = os.environ.get(
     "LOVEMART_TEST_POSTGRES_URL", "postgresql+psycopg://lovemart:lovemart@127.0.0.1:5432/lovemart_test"
 )
 PASSWORD = "password123"
+APPEND_ONLY = ("ledger_entries", "stock_movements", "fund_movements", "audit_events")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -95,9 +96,13 @@ def _fresh_url(database, tmp_path) -> str:
             source.backup(target)
         return f"sqlite:///{path}"
     engine = create_engine(database["url"])
-    with engine.begin() as conn:  # DELETE beats TRUNCATE by far on a handful of tiny tables
+    with engine.begin() as conn:
+        # The database refuses DELETE on the append-only tables (their triggers fire per row); TRUNCATE fires
+        # no row trigger. DELETE beats TRUNCATE by far on the other, tiny tables.
+        conn.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY)} CASCADE"))
         for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name not in APPEND_ONLY:
+                conn.execute(table.delete())
     engine.dispose()
     return database["url"]
 

@@ -6,11 +6,14 @@ from lovemart.models.geography import County, Township, Village, VillagerGroup
 from lovemart.models.donations import Donation, Donor, Fund, FundMovement, Purchase
 from lovemart.models.households import Household, HouseholdStatus, Member
 from lovemart.models.inspections import Inspection
+from lovemart.models.notices import Notice, Objection
 from lovemart.models.inventory import Product, StockMovement, Stocktake, StocktakeLine, Zone
 from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
 from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule
-from lovemart.models.users import ApiToken, User
+from lovemart.models.totals import VillageMonth
+from lovemart.models.users import ApiToken, LoginFailure, StaffSession, User
+from lovemart.models.walls import Wish
 
 __all__ = [
     "ApiToken",
@@ -26,7 +29,10 @@ __all__ = [
     "Inspection",
     "LedgerBook",
     "LedgerEntry",
+    "LoginFailure",
     "Member",
+    "Notice",
+    "Objection",
     "PointsAccount",
     "PointsClaim",
     "Product",
@@ -34,12 +40,15 @@ __all__ = [
     "Redemption",
     "RedemptionLine",
     "Rule",
+    "StaffSession",
     "StockMovement",
     "Stocktake",
     "StocktakeLine",
     "Township",
     "User",
     "Village",
+    "VillageMonth",
     "VillagerGroup",
+    "Wish",
     "Zone",
 ]

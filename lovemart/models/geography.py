@@ -1,6 +1,6 @@
 """County, township, village (with its settings) and villager group (村民小组)."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lovemart.db import Base, UTCDateTime, utcnow
@@ -35,6 +35,7 @@ class Village(Base):
         CheckConstraint("base_points >= 0", name="base_points_not_negative"),
         CheckConstraint("yuan_per_point > 0", name="yuan_per_point_positive"),
         CheckConstraint("code <> ''", name="code_not_empty"),
+        CheckConstraint("notice_days BETWEEN 1 AND 60", name="notice_days_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,10 @@ class Village(Base):
     base_points: Mapped[int] = mapped_column(default=100)
     yuan_per_point: Mapped[int] = mapped_column(default=3)
     card_prefix: Mapped[str] = mapped_column(String(16))
+    #: 公示后入账: awards count only once a notice listing them has passed its period without an upheld objection.
+    credit_after_notice: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The objection period of a published notice, in days.
+    notice_days: Mapped[int] = mapped_column(default=7, server_default="7")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     township: Mapped[Township] = relationship(back_populates="villages")

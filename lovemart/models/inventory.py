@@ -58,6 +58,7 @@ class MovementKind(StrEnum):
     RETURN = "return"  # 退货: a cancelled redemption
     ADJUSTMENT = "adjustment"  # 盘点
     WRITE_OFF = "write_off"  # 报损
+    HANDOVER = "handover"  # 心愿: goods handed to the household whose wish they fulfil, for no points
 
     @property
     def label(self):
@@ -67,6 +68,7 @@ class MovementKind(StrEnum):
             MovementKind.RETURN: _l("退货"),
             MovementKind.ADJUSTMENT: _l("盘点调整"),
             MovementKind.WRITE_OFF: _l("报损"),
+            MovementKind.HANDOVER: _l("心愿交付"),
         }[self]
 
 
@@ -79,14 +81,15 @@ class StockMovement(VillageScoped, Base):
         CheckConstraint("quantity <> 0", name="quantity_not_zero"),
         CheckConstraint("stock_after >= 0", name="stock_after_not_negative"),
         CheckConstraint(
-            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off')", name="kind_known"
+            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off', 'handover')", name="kind_known"
         ),
         CheckConstraint(
             "(kind IN ('stock_in', 'return') AND quantity > 0)"
-            " OR (kind IN ('redemption', 'write_off') AND quantity < 0)"
+            " OR (kind IN ('redemption', 'write_off', 'handover') AND quantity < 0)"
             " OR kind = 'adjustment'",
             name="sign_matches_kind",
         ),
+        CheckConstraint("(kind = 'handover') = (wish_id IS NOT NULL)", name="handover_names_wish"),
         CheckConstraint("cost_fen IS NULL OR cost_fen >= 0", name="cost_not_negative"),
         Index("ix_stock_movements_product_id_id", "product_id", "id"),
         Index("ix_stock_movements_village_created", "village_id", "created_at"),
@@ -103,6 +106,7 @@ class StockMovement(VillageScoped, Base):
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
     stocktake_id: Mapped[int | None] = mapped_column(ForeignKey("stocktakes.id"), index=True)
+    wish_id: Mapped[int | None] = mapped_column(ForeignKey("wishes.id"), index=True)
     note: Mapped[str] = mapped_column(String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -117,6 +117,7 @@ class LedgerEntry(VillageScoped, Base):
 class ClaimStatus(StrEnum):
     SUBMITTED = "submitted"  # a villager's application (积分申报), waiting for the administrator
     PENDING = "pending"  # waiting for the supervisor's approval
+    PUBLICIZING = "publicizing"  # 公示中: credited once a notice listing it passes its period (公示后入账)
     APPROVED = "approved"
     REJECTED = "rejected"  # by the supervisor
     DECLINED = "declined"  # an application the administrator turned down
@@ -129,6 +130,7 @@ class ClaimStatus(StrEnum):
 _CLAIM_LABELS = {
     ClaimStatus.SUBMITTED: _l("待受理"),
     ClaimStatus.PENDING: _l("待审核"),
+    ClaimStatus.PUBLICIZING: _l("公示中"),
     ClaimStatus.APPROVED: _l("已入账"),
     ClaimStatus.REJECTED: _l("审核未通过"),
     ClaimStatus.DECLINED: _l("未受理"),
@@ -142,7 +144,7 @@ class PointsClaim(VillageScoped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]),
         CheckConstraint(
-            "status IN ('submitted', 'pending', 'approved', 'rejected', 'declined')", name="status_known"
+            "status IN ('submitted', 'pending', 'publicizing', 'approved', 'rejected', 'declined')", name="status_known"
         ),
         CheckConstraint("(status = 'approved') = (entry_id IS NOT NULL)", name="approved_has_entry"),
         UniqueConstraint("request_key"),
@@ -163,6 +165,8 @@ class PointsClaim(VillageScoped, Base):
     decided_at = mapped_column(UTCDateTime, nullable=True)
     reason: Mapped[str] = mapped_column(String(500), default="")
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    #: The published notice that lists this held claim (公示后入账).
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     request_key: Mapped[str | None] = mapped_column(String(80))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -1,6 +1,6 @@
 """Staff accounts (role and village) and their API tokens; no business methods."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from flask_login import UserMixin
@@ -22,6 +22,7 @@ class User(UserMixin, Base):
             f" OR (role = '{Role.SYSADMIN.value}' AND village_id IS NULL AND county_id IS NULL)",
             name="role_binding",
         ),
+        ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -32,6 +33,8 @@ class User(UserMixin, Base):
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: The household the person belongs to, if any: points they record for it are flagged to the supervisor.
+    household_id: Mapped[int | None]
     #: Bumped on password change or deactivation: sessions carrying an older value are signed out.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -59,3 +62,28 @@ class ApiToken(Base):
     revoked_at = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie carries a random id whose digest is stored here, so signing out (or
+    deactivating the user) ends the session on the server, not only in that browser."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    last_seen_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    ended_at = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, keyed by username and by address: counted over a window by every worker alike."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_created", "key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(160))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

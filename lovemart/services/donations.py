@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lovemart.db import utcnow
 from lovemart.models import Donation, Donor, Fund, FundMovement, Product, Purchase, StockMovement
 from lovemart.models.donations import DonorKind, FundKind
-from lovemart.services import audit, inventory, points
+from lovemart.services import audit, inventory, points, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import FundTooLow, IdempotencyConflict, InvalidInput, NotFound
 from lovemart.services.inventory import StockInLine
@@ -334,6 +334,8 @@ def _donation(session, actor, village_id, donor_id, kind, received_on, amount_fe
     )
     session.add(donation)
     session.flush()
+    totals.add(session, village_id=village_id, month=totals.month_of(received_on), donation_count=1,
+               donation_fen=amount_fen or 0)
     audit.record(session, actor=actor, tag=AuditTag.DONATION_RECORD, subject=donation, village_id=village_id,
                  data={"donor": donor.name, "kind": kind, "amount_fen": amount_fen, "receipt_no": donation.receipt_no})
     return donation

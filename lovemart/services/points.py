@@ -13,7 +13,6 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
@@ -34,7 +33,7 @@ from lovemart.models import (
 )
 from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
-from lovemart.services import audit
+from lovemart.services import audit, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -51,8 +50,7 @@ from lovemart.services.errors import (
     RuleRetired,
 )
 from lovemart.services.paging import Page, paginate
-
-VILLAGE_TIMEZONE = ZoneInfo("Asia/Shanghai")
+from lovemart.services.totals import VILLAGE_TIMEZONE
 
 
 @dataclass(frozen=True)
@@ -720,6 +718,8 @@ def append_entry(
     session.add(entry)
     book.entry_count, book.head_hash = entry.seq, entry.hash
     session.flush()
+    totals.add(session, village_id=entry.village_id, month=totals.month_of(entry.created_at),
+               **totals.entry_deltas(entry.kind, points))
     return entry
 
 

@@ -17,6 +17,7 @@ from lovemart.services.errors import (
 from lovemart.services.rules import RuleInput
 from lovemart.services import rules as rules_service
 from tests.factories import make_household
+from tests.tamper import tamper
 from tests.points_helpers import carded_household, make_rule, points_village
 
 
@@ -198,8 +199,7 @@ def test_verify_names_an_entry_edited_in_the_database(session):
     rule_id = make_rule(village_id, "义务劳动", "volunteer", 10)
     target = award(village_id, household_id, rule_id).entry.id
     award(village_id, household_id, rule_id)
-    with unit_of_work() as s:
-        s.execute(text("UPDATE ledger_entries SET points = 100 WHERE id = :id"), {"id": target})
+    tamper("UPDATE ledger_entries SET points = 100 WHERE id = :id", "ledger_entries", id=target)
     problems = points.verify(session)
     assert problems and problems[0].entry_id == target
 
