@@ -41,20 +41,34 @@ class Permission(StrEnum):
     CARD_WRITE = "points:card:write"
     CLAIM_ACCEPT = "points:claim:accept"
     CLAIM_APPROVE = "points:claim:approve"
+    COUNTY_READ = "county:report:read"
     HOUSEHOLD_READ = "household:household:read"
     HOUSEHOLD_WRITE = "household:household:write"
     INSPECTION_WRITE = "points:inspection:write"
     LEDGER_READ = "points:ledger:read"
     LEDGER_WRITE = "points:ledger:write"
+    NOTICE_PUBLISH = "notice:notice:publish"
+    NOTICE_READ = "notice:notice:read"
     REDEMPTION_WRITE = "shop:redemption:write"
     RULE_WRITE = "points:rule:write"
     SHOP_READ = "shop:goods:read"
     SHOP_WRITE = "shop:goods:write"
     SYSTEM_USER_WRITE = "system:user:write"
     SYSTEM_VILLAGE_WRITE = "system:village:write"
+    WALL_MODERATE = "wall:wish:moderate"
+    WALL_READ = "wall:wish:read"
+    WALL_WRITE = "wall:wish:write"
 
 
-_VILLAGE_READ = frozenset({Permission.HOUSEHOLD_READ, Permission.LEDGER_READ, Permission.SHOP_READ})
+_VILLAGE_READ = frozenset(
+    {
+        Permission.HOUSEHOLD_READ,
+        Permission.LEDGER_READ,
+        Permission.NOTICE_READ,
+        Permission.SHOP_READ,
+        Permission.WALL_READ,
+    }
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: _VILLAGE_READ
@@ -66,10 +80,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.LEDGER_WRITE,
         Permission.REDEMPTION_WRITE,
         Permission.SHOP_WRITE,
+        Permission.WALL_WRITE,
     },
-    Role.SUPERVISOR: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE},
+    Role.SUPERVISOR: _VILLAGE_READ
+    | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE, Permission.NOTICE_PUBLISH, Permission.WALL_MODERATE},
     Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.RULE_WRITE},
-    Role.COUNTY: _VILLAGE_READ,
+    Role.COUNTY: _VILLAGE_READ | {Permission.COUNTY_READ},
     Role.SYSADMIN: frozenset({Permission.SYSTEM_USER_WRITE, Permission.SYSTEM_VILLAGE_WRITE}),
 }
 

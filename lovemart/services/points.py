@@ -132,17 +132,18 @@ def award(
     rule = _active_rule(session, village_id, rule_id)
     account = _usable_account(session, village_id, household_id)
     points = _points_for(session, rule, account)
-    if rule.requires_approval:
+    held = _held_until_notice(session, village_id, points)
+    if rule.requires_approval or held:
+        status = ClaimStatus.PENDING if rule.requires_approval else ClaimStatus.PUBLICIZING
         claim = PointsClaim(
             village_id=village_id, account_id=account.id, rule_id=rule.id, points=points, note=note.strip(),
-            evidence=evidence, status=ClaimStatus.PENDING.value, recorded_by_id=_id(actor),
-            request_key=request_key,
+            evidence=evidence, status=status.value, recorded_by_id=_id(actor), request_key=request_key,
         )
         session.add(claim)
         session.flush()
         audit.record(
             session, actor=actor, tag=AuditTag.CLAIM_CREATE, subject=claim, village_id=village_id,
-            data={"household_id": household_id, "rule": rule.name, "points": points},
+            data={"household_id": household_id, "rule": rule.name, "points": points, "status": status.value},
         )
         return Recorded(claim=claim)
     entry = append_entry(
@@ -790,7 +791,8 @@ def _month_points(session, rule, account, month_start: datetime, *, exclude_clai
     )
     waiting = select(func.coalesce(func.sum(PointsClaim.points), 0)).where(
         PointsClaim.account_id == account.id, PointsClaim.rule_id == rule.id,
-        PointsClaim.status == ClaimStatus.PENDING.value, PointsClaim.created_at >= month_start,
+        PointsClaim.status.in_((ClaimStatus.PENDING.value, ClaimStatus.PUBLICIZING.value)),
+        PointsClaim.created_at >= month_start,
     )
     if exclude_claim is not None:
         waiting = waiting.where(PointsClaim.id != exclude_claim)
@@ -858,7 +860,50 @@ def _open_claim(session: Session, village_id: int, claim_id: int, status: ClaimS
     return claim
 
 
-def _credit_claim(session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by) -> PointsClaim:
+def credit_publicized(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+    """公示后入账: a held claim whose notice passed its period without an upheld objection is credited."""
+    claim = _open_claim(session, village_id, claim_id, ClaimStatus.PUBLICIZING)
+    rule = session.get(Rule, claim.rule_id)
+    account = _usable_account(session, village_id, _household_of(session, claim.account_id))
+    return _credit_claim(session, actor, claim, rule, account, approved_by=_user(session, claim.decided_by_id), hold=False)
+
+
+def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, reason: str) -> PointsClaim:
+    """A held claim whose listing drew an upheld objection is never credited; the reason is shown."""
+    claim = _open_claim(session, village_id, claim_id, ClaimStatus.PUBLICIZING)
+    if not reason.strip():
+        raise InvalidInput(_l("请填写原因，村民会看到它。"), field="reason")
+    claim.status = ClaimStatus.REJECTED.value
+    claim.reason = reason.strip()
+    claim.decided_by_id = _id(actor)
+    claim.decided_at = utcnow()
+    session.flush()
+    audit.record(
+        session, actor=actor, tag=AuditTag.CLAIM_REJECT, subject=claim, village_id=village_id,
+        data={"reason": claim.reason, "publicized": True},
+    )
+    return claim
+
+
+def _held_until_notice(session: Session, village_id: int, points: int) -> bool:
+    """Under 公示后入账 an award waits for the notice that lists it; deductions count at once."""
+    return points > 0 and session.get(Village, village_id).credit_after_notice
+
+
+def _credit_claim(
+    session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by, hold: bool = True
+) -> PointsClaim:
+    """Post a decided claim to the ledger, or, under 公示后入账, hold it for the next notice."""
+    if hold and _held_until_notice(session, claim.village_id, claim.points):
+        claim.status = ClaimStatus.PUBLICIZING.value
+        claim.decided_by_id = _id(approved_by) or _id(actor)
+        claim.decided_at = utcnow()
+        session.flush()
+        audit.record(
+            session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=claim.village_id,
+            data={"status": claim.status, "points": claim.points},
+        )
+        return claim
     entry = append_entry(
         session, recorded_by_id=claim.recorded_by_id, account=account, points=claim.points, rule=rule,
         note=claim.note, evidence=claim.evidence, approved_by=approved_by, request_key=f"claim:{claim.id}",
@@ -896,6 +941,10 @@ def _audit_entry(session: Session, actor, entry: LedgerEntry) -> None:
 
 def _id(user) -> int | None:
     return user.id if user is not None else None
+
+
+def _user(session: Session, user_id: int | None) -> User | None:
+    return session.get(User, user_id) if user_id is not None else None
 
 
 def _timestamp(value: datetime) -> str:
