@@ -21,7 +21,9 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
-    CARD_PAGE_RATE_LIMIT = "60 per minute"  # per address, over all /c/<token> pages
+    CARD_PAGE_RATE_LIMIT = "60 per minute"  # per address, over the QR link and every /me page
+    #: How long a scanned card stays open on the phone after the last page viewed (lovemart.web.villager).
+    VILLAGER_SESSION_SECONDS = 30 * 60
     PAGE_SIZE = 30
     #: Where villagers' phones reach the site, e.g. "https://lovemart.example.cn", as printed in every card's
     #: QR code. Unset: the host the administrator is using (wrong if that is localhost at the counter PC).

@@ -39,5 +39,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stocktakes.bp, url_prefix="/stocktakes")
     app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(admin.bp, url_prefix="/admin")
-    app.register_blueprint(public.bp)  # /c/<token>: the villager's QR pages, no sign-in
+    app.register_blueprint(public.bp)  # /c/<token> → /me: the villager's QR pages, no sign-in
     register_api(app)

@@ -20,14 +20,14 @@ bp = Blueprint("cards", __name__)
 
 
 def villager_url(token: str) -> str:
-    """The absolute URL a card's QR code carries: the household's own page, `public.card` at /c/<token>.
+    """The absolute URL a card's QR code carries: the household's own page, `public.scan` at /c/<token>.
 
     On `PUBLIC_BASE_URL` when it is set (the address villagers' phones reach); otherwise on the host the
     administrator is using, which is right only when that is the public address too.
     """
     if base := current_app.config.get("PUBLIC_BASE_URL"):
-        return base.rstrip("/") + url_for("public.card", token=token)
-    return url_for("public.card", token=token, _external=True)
+        return base.rstrip("/") + url_for("public.scan", token=token)
+    return url_for("public.scan", token=token, _external=True)
 
 
 @bp.post("/households/<int:household_id>/issue")

@@ -37,14 +37,16 @@ def test_villager_sees_balance_on_a_phone_and_applies_for_points(
     phone_page, live_app, live_server, requests_seen, demo_card
 ):
     page = phone_page
-    url = f"/c/{demo_card['token']}"
-    page.goto(url)
+    url = "/me"
+    page.goto(f"/c/{demo_card['token']}")  # the QR link: a cookie, then /me without the token
     assert page.locator("#balance strong").inner_text() == str(demo_card["balance"])
     assert "啊道村" in page.content()
     assert _fits_the_screen(page)
     assert requests_seen.off_host() == []
     paths = [urlsplit(seen).path for seen in requests_seen]
-    assert paths == [url, "/static/css/public.css"]  # the page, its one stylesheet, nothing else
+    # the link, the page, its one stylesheet, nothing else
+    assert paths == [f"/c/{demo_card['token']}", url, "/static/css/public.css"]
+    assert demo_card["token"] not in page.url
 
     page.get_by_role("link", name="长辈版（大字）").click()
     page.wait_for_url(f"**{url}?big=1")

@@ -151,7 +151,8 @@ def test_issue_card_answers_201_with_the_number_and_the_villager_url(app, client
         assert data["villager_url"] == f"http://localhost/c/{card.token}"
         assert db.session.scalars(select(LedgerEntry.points)).all() == [100]
     assert data["status"] == "active" and data["household_id"] == ids["a_household"]
-    assert "张三" in client.get(data["villager_url"].removeprefix("http://localhost")).get_data(as_text=True)
+    opened = client.get(data["villager_url"].removeprefix("http://localhost"), follow_redirects=True)
+    assert "张三" in opened.get_data(as_text=True)
 
     again = assert_error(client.post(card_url(ids["a_household"]), headers=admin), 409, "already_has_card")
     assert "A00001" in again["message"]

@@ -16,6 +16,7 @@ from lovemart.models.points import AccountStatus
 from lovemart.services import cards
 from tests.factories import make_household, make_two_villages
 from tests.points_helpers import carded_household, make_rule, pass_inspection
+from tests.villager import page
 
 
 @pytest.fixture
@@ -250,7 +251,7 @@ def test_reissue_confirms_then_kills_the_old_qr_and_keeps_the_balance(app, admin
     passed(app, ids["a"], household)
     issue(admin, household)
     old = card_of(app, household)
-    assert "张三" in text(client.get(f"/c/{old.token}"))  # the villager's page, before
+    assert "张三" in text(page(client, old.token))  # the villager's page, before
 
     confirm = admin.get(f"/cards/{old.id}/reissue")
     assert confirm.status_code == 200
@@ -266,9 +267,9 @@ def test_reissue_confirms_then_kills_the_old_qr_and_keeps_the_balance(app, admin
     assert card_of(app, household, CardStatus.LOST).id == old.id
     assert new.account_id == old.account_id and account_of(app, household).balance == 100
 
-    dead = client.get(f"/c/{old.token}")
+    dead = page(client, old.token)
     assert dead.status_code == 404 and "张三" not in text(dead)
-    assert "张三" in text(client.get(f"/c/{new.token}"))
+    assert "张三" in text(page(client, new.token))
     assert "停用的卡（1 张）" in text(admin.get(f"/households/{household}"))
 
 

@@ -14,6 +14,7 @@ from lovemart.models import Card, PointsClaim
 from lovemart.models.points import ClaimStatus
 from lovemart.services import cards, points
 from tests.points_helpers import carded_household, make_rule, points_village
+from tests.villager import page, post, scan
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 INVALID = "此卡无效"
@@ -84,7 +85,7 @@ def test_page_shows_village_head_balance_yuan_and_entries(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"])
         award(world["a"], world["household"], world["litter"])
-    response = client.get(f"/c/{world['token']}")
+    response = page(client, world['token'])
     html = text(response)
     assert response.status_code == 200
     assert "a村" in html and "户主：张三" in html
@@ -97,33 +98,26 @@ def test_page_shows_village_head_balance_yuan_and_entries(app, client, world):
     assert lines[1].endswith("|义务劳动（全天）|+10")
     assert lines[2].endswith("|基础积分|+100")
     assert re.match(r"\d{4}-\d{2}-\d{2}\|", lines[0])
-    assert 'href="/c/{}/apply"'.format(world["token"]) in html
+    assert 'href="/me/apply"' in html
     assert "<script" not in html and "style=" not in html and "<style" not in html
 
 
 def test_only_the_last_ten_entries_newest_first(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=12)
-    lines = entry_lines(text(client.get(f"/c/{world['token']}")))
+    lines = entry_lines(text(page(client, world['token'])))
     assert len(lines) == 10
     assert all(line.endswith("|义务劳动（全天）|+10") for line in lines)  # the base entry is older
 
 
-def test_dates_are_shown_in_asia_shanghai(app, client, world):
+def test_dates_are_shown_in_asia_shanghai(app, client, world, monkeypatch):
     """An entry made at 20:00 UTC on 31 March is on 1 April in the village."""
     from datetime import UTC, datetime
 
-    from lovemart.models import LedgerEntry
-
+    monkeypatch.setattr(points, "utcnow", lambda: datetime(2026, 3, 31, 20, 0, tzinfo=UTC))
     with app.app_context():
-        with unit_of_work() as session:
-            entry = session.scalar(select(LedgerEntry))
-            session.execute(
-                LedgerEntry.__table__.update()
-                .values(created_at=datetime(2026, 3, 31, 20, 0, tzinfo=UTC))
-                .where(LedgerEntry.__table__.c.id == entry.id)
-            )
-    assert entry_lines(text(client.get(f"/c/{world['token']}")))[0].startswith("2026-04-01|")
+        award(world["a"], world["household"], world["labour"])
+    assert entry_lines(text(page(client, world['token'])))[0].startswith("2026-04-01|")
 
 
 def test_reversal_is_labelled_with_the_rule_it_corrects(app, client, world):
@@ -134,33 +128,34 @@ def test_reversal_is_labelled_with_the_rule_it_corrects(app, client, world):
 
             wrong = session.scalar(select(LedgerEntry.id).where(LedgerEntry.rule_id == world["labour"]))
             points.reverse(session, actor=None, village_id=world["a"], entry_id=wrong, reason="录错户")
-    assert entry_lines(text(client.get(f"/c/{world['token']}")))[0].endswith("|冲正：义务劳动（全天）|-10")
+    assert entry_lines(text(page(client, world['token'])))[0].endswith("|冲正：义务劳动（全天）|-10")
 
 
 def test_large_print_mode_shows_fewer_entries_and_links_back(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=8)
-    html = text(client.get(f"/c/{world['token']}?big=1"))
+    html = text(page(client, world['token'], "?big=1"))
     assert '<body class="big">' in html
     assert len(entry_lines(html)) == 5
-    assert f'href="/c/{world["token"]}">标准版' in html
-    standard = text(client.get(f"/c/{world['token']}"))
+    assert 'href="/me">标准版' in html
+    standard = text(page(client, world['token']))
     assert '<body class="big">' not in standard
-    assert f'href="/c/{world["token"]}?big=1">长辈版（大字）' in standard
+    assert 'href="/me?big=1">长辈版（大字）' in standard
 
 
 def test_page_headers_forbid_caching_and_referrers(client, world):
-    response = client.get(f"/c/{world['token']}")
+    response = page(client, world['token'])
     for header, value in PRIVATE_HEADERS.items():
         assert response.headers[header] == value
     assert "script-src" not in response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    assert "Set-Cookie" not in response.headers  # reading the page starts no session
+    # reading the page starts no session: the only cookie is the card's own, renewed
+    assert [c.split("=")[0] for c in response.headers.getlist("Set-Cookie")] == ["lovemart_card"]
 
 
 def test_page_is_in_english_for_a_reader_who_chose_it(client, world):
     client.get("/lang/en")
-    html = text(client.get(f"/c/{world['token']}"))
+    html = text(page(client, world['token']))
     assert '<html lang="en">' in html
     for english in (
         "Current points",
@@ -187,6 +182,7 @@ def _kill(app, world, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["lost", "recovered"])
 def test_dead_and_unknown_tokens_get_identical_answers(app, client, world, query_counter, how):
+    phone = scan(app.test_client(), world["token"])  # scanned while the card still worked
     _kill(app, world, how)
     unknown_token = "x" * len(world["token"])
     with query_counter() as dead_sql:
@@ -202,16 +198,42 @@ def test_dead_and_unknown_tokens_get_identical_answers(app, client, world, query
         assert dead.headers[header] == unknown.headers[header] == value
     # the same lookup, statement for statement: nothing to time
     assert dead_sql == unknown_sql and len(dead_sql) >= 1
-    # and the application form behind a dead token is just as closed
-    assert client.get(f"/c/{world['token']}/apply").get_data() == unknown.get_data()
-    assert client.post(f"/c/{world['token']}/apply", data={}).status_code == 404
+    # a phone that opened the card before stops at once, on every page
+    for path in ("", "/apply", "/goods"):
+        assert phone.get(f"/me{path}").get_data() == unknown.get_data()
+    assert phone.post("/me/apply", data={}).status_code == 404
+
+
+def test_the_card_token_leaves_the_address_bar(client, world):
+    """The QR link answers with a cookie and a redirect, so the token is not in history or a Referer."""
+    response = client.get(f"/c/{world['token']}")
+    assert response.status_code == 303 and response.headers["Location"] == "/me"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/me" in cookie
+    assert world["token"] not in cookie  # signed, and not the raw token either way a page could show it
+    html = text(client.get("/me"))
+    assert world["token"] not in html and "张三" in html
+
+
+def test_villager_pages_need_a_scanned_card(client, world):
+    for path in ("", "/apply", "/goods"):
+        response = client.get(f"/me{path}")
+        assert response.status_code == 404 and INVALID in text(response)
+
+
+def test_a_forged_or_expired_card_cookie_opens_nothing(app, client, world):
+    client.set_cookie("lovemart_card", world["token"], path="/me")  # unsigned: forged
+    assert client.get("/me").status_code == 404
+    scan(client, world["token"])
+    app.config["VILLAGER_SESSION_SECONDS"] = -1  # every cookie issued so far is now too old
+    assert client.get("/me").status_code == 404
 
 
 def test_reissued_card_opens_the_same_account(app, client, world):
     with app.app_context(), unit_of_work() as session:
         card = session.scalar(select(Card).where(Card.token == world["token"]))
         new_token = cards.reissue(session, actor=None, village_id=world["a"], card_id=card.id).token
-    html = text(client.get(f"/c/{new_token}"))
+    html = text(page(client, new_token))
     assert "<strong>100</strong>" in html and "A00002" in html
 
 
@@ -222,7 +244,7 @@ def test_malformed_tokens_get_the_same_invalid_page_after_the_same_lookup(
     with query_counter() as unknown_sql:
         unknown = client.get(f"/c/{'u' * 32}")
     with query_counter() as malformed_sql:
-        response = client.get(f"/c/{token}")
+        response = page(client, token)
     assert response.status_code == 404
     assert response.get_data() == unknown.get_data()
     assert len(malformed_sql) == len(unknown_sql)
@@ -234,18 +256,17 @@ def test_malformed_tokens_get_the_same_invalid_page_after_the_same_lookup(
 def test_another_villages_data_never_appears(app, client, world):
     with app.app_context():
         award(world["b"], world["b_household"], world["b_rule"])
-    a_html = text(client.get(f"/c/{world['token']}"))
+    a_html = text(page(client, world['token']))
     for foreign in ("李四", "b村", "B00001", "b村专用细则"):
         assert foreign not in a_html
-    a_form = text(client.get(f"/c/{world['token']}/apply"))
+    a_form = text(page(client, world['token'], "/apply"))
     assert "b村专用细则" not in a_form and "孝敬老人" in a_form
-    b_html = text(client.get(f"/c/{world['b_token']}"))
+    b_html = text(page(client, world['b_token']))
     assert "李四" in b_html and "<strong>107</strong>" in b_html and "张三" not in b_html
 
 
 def test_applying_under_another_villages_rule_is_refused(app, client, world):
-    response = client.post(
-        f"/c/{world['token']}/apply",
+    response = post(client, world['token'], "/apply",
         data={"rule_id": world["b_rule"], "note": "想要别村的分", "request_key": "k" * 22},
     )
     assert response.status_code == 200
@@ -259,12 +280,13 @@ def test_applying_under_another_villages_rule_is_refused(app, client, world):
 def test_statement_count_does_not_grow_with_the_ledger(app, client, world, query_counter):
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=4)  # 5 entries with the base
+    scan(client, world["token"])
     with query_counter() as small:
-        assert client.get(f"/c/{world['token']}").status_code == 200
+        assert client.get("/me").status_code == 200
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=195)  # 200 entries
     with query_counter() as large:
-        response = client.get(f"/c/{world['token']}")
+        response = client.get("/me")
     assert response.status_code == 200 and "<strong>2090</strong>" in text(response)
     assert len(small) == len(large) <= 6
     assert not any("sum(" in sql.lower() or "count(" in sql.lower() for sql in large)
@@ -291,7 +313,7 @@ def test_page_with_ten_long_entries_is_under_15_kb_gzipped(app, client, world):
                 points.reject(
                     session, actor=None, village_id=world["a"], claim_id=claim.id, reason="不符合" * 150
                 )
-    response = client.get(f"/c/{world['token']}")
+    response = page(client, world['token'])
     body = response.get_data()
     html = body.decode()
     assert len(entry_lines(html)) == 10 and long_names[9][:100] in html
@@ -308,19 +330,19 @@ def test_page_with_ten_long_entries_is_under_15_kb_gzipped(app, client, world):
 
 def test_lookups_are_rate_limited_per_address(app, client, world):
     app.config["CARD_PAGE_RATE_LIMIT"] = "3 per minute"
-    for _ in range(2):
-        assert client.get(f"/c/{world['token']}").status_code == 200
+    scan(client, world["token"])
+    assert client.get("/me").status_code == 200
     assert client.get("/c/unknown-token-guess").status_code == 404  # guesses count too
-    response = client.get(f"/c/{world['token']}")
+    response = client.get("/me")
     assert response.status_code == 429
     assert "访问太频繁" in text(response) and "张三" not in text(response)
     assert "Retry-After" in response.headers
     assert response.headers["Cache-Control"] == "no-store"
     assert len(gzip.compress(response.get_data())) < 2048
-    assert client.get(f"/c/{world['token']}/apply").status_code == 429  # shared by every /c/ page
+    assert client.get("/me/apply").status_code == 429  # shared by every villager page
     other = app.test_client()
     other.environ_base["REMOTE_ADDR"] = "10.0.0.8"
-    assert other.get(f"/c/{world['token']}").status_code == 200  # another address is not affected
+    assert other.get(f"/c/{world['token']}").status_code == 303  # another address is not affected
 
 
 # --- applications --------------------------------------------------------------------------------------
@@ -346,7 +368,7 @@ def form_key(html: str) -> str:
 
 
 def test_application_form_offers_active_earning_rules_only(client, world):
-    html = text(client.get(f"/c/{world['token']}/apply"))
+    html = text(page(client, world['token'], "/apply"))
     assert "义务劳动（全天）（10 分）" in html and "孝敬老人（8 分）" in html
     assert "乱倒垃圾" not in html  # a deduction
     assert "旧细则" not in html  # retired
@@ -355,11 +377,11 @@ def test_application_form_offers_active_earning_rules_only(client, world):
 
 
 def test_application_end_to_end_with_double_submit(app, client, world):
-    html = text(client.get(f"/c/{world['token']}/apply"))
+    html = text(page(client, world['token'], "/apply"))
     data = {"rule_id": world["filial"], "note": "照顾隔壁孤寡老人一个月", "request_key": form_key(html)}
-    first = client.post(f"/c/{world['token']}/apply", data=data)
-    assert first.status_code == 302 and first.headers["Location"] == f"/c/{world['token']}"
-    second = client.post(f"/c/{world['token']}/apply", data=data)  # a double tap, or the browser resending
+    first = post(client, world['token'], "/apply", data=data)
+    assert first.status_code == 302 and first.headers["Location"] == "/me"
+    second = post(client, world['token'], "/apply", data=data)  # a double tap, or the browser resending
     assert second.status_code == 302
     (claim,) = claims(app)
     assert (claim.status, claim.from_villager, claim.points, claim.note) == (
@@ -368,15 +390,15 @@ def test_application_end_to_end_with_double_submit(app, client, world):
         8,
         "照顾隔壁孤寡老人一个月",
     )
-    page = text(client.get(f"/c/{world['token']}"))
-    assert "申报已提交" in page
-    assert "孝敬老人" in page and "待受理" in page
-    assert "<strong>100</strong>" in page  # not in the balance until accepted
+    html = text(page(client, world['token']))
+    assert "申报已提交" in html
+    assert "孝敬老人" in html and "待受理" in html
+    assert "<strong>100</strong>" in html  # not in the balance until accepted
 
     # a fresh form is a new application
-    data2 = {**data, "request_key": form_key(text(client.get(f"/c/{world['token']}/apply")))}
+    data2 = {**data, "request_key": form_key(text(page(client, world['token'], "/apply")))}
     assert data2["request_key"] != data["request_key"]
-    client.post(f"/c/{world['token']}/apply", data=data2)
+    post(client, world['token'], "/apply", data=data2)
     assert claim_count(app) == 2
 
 
@@ -392,7 +414,7 @@ def test_declined_application_shows_the_reason(app, client, world):
         points.reject(
             session, actor=None, village_id=world["a"], claim_id=claim.id, reason="当天没有组织义务劳动"
         )
-    html = text(client.get(f"/c/{world['token']}"))
+    html = text(page(client, world['token']))
     assert "未受理" in html and "原因：当天没有组织义务劳动" in html
 
 
@@ -406,14 +428,13 @@ def test_accepted_application_appears_as_an_entry(app, client, world):
             note="修路",
         )
         points.accept(session, actor=None, village_id=world["a"], claim_id=claim.id)
-    html = text(client.get(f"/c/{world['token']}"))
+    html = text(page(client, world['token']))
     assert "已入账" in html and "<strong>110</strong>" in html
 
 
 def test_application_refusals_are_shown_on_the_form(app, client, world):
     key = "r" * 22
-    empty = client.post(
-        f"/c/{world['token']}/apply", data={"rule_id": world["filial"], "note": "", "request_key": key}
+    empty = post(client, world['token'], "/apply", data={"rule_id": world["filial"], "note": "", "request_key": key}
     )
     assert empty.status_code == 200 and "请简要说明做了什么好事" in text(empty)
 
@@ -424,8 +445,7 @@ def test_application_refusals_are_shown_on_the_form(app, client, world):
             rules.set_active(
                 session, actor=None, village_id=world["a"], rule_id=world["filial"], active=False
             )
-    retired = client.post(
-        f"/c/{world['token']}/apply",
+    retired = post(client, world['token'], "/apply",
         data={"rule_id": world["filial"], "note": "照顾老人", "request_key": key},
     )
     assert retired.status_code == 200
@@ -441,7 +461,7 @@ def test_application_refused_by_the_service_keeps_the_form(app, client, world):
             session, actor=None, village_id=world["a"], household_id=world["household"], active=False
         )
     data = {"rule_id": world["filial"], "note": "照顾老人", "request_key": "h" * 22}
-    response = client.post(f"/c/{world['token']}/apply", data=data)
+    response = post(client, world['token'], "/apply", data=data)
     assert response.status_code == 200
     assert "该户已迁出，不能办理。" in text(response)
     assert "照顾老人" in text(response)  # what was typed is kept
@@ -461,8 +481,7 @@ def test_application_with_a_photo_stores_it_once(app, client, world):
         "request_key": "p" * 22,
     }
     for _ in range(2):
-        response = client.post(
-            f"/c/{world['token']}/apply",
+        response = post(client, world['token'], "/apply",
             data={**data, "photo": (io.BytesIO(_jpeg()), "river.jpg")},
             content_type="multipart/form-data",
         )
@@ -474,8 +493,7 @@ def test_application_with_a_photo_stores_it_once(app, client, world):
 
 
 def test_application_with_a_broken_photo_is_refused_on_the_form(app, client, world):
-    response = client.post(
-        f"/c/{world['token']}/apply",
+    response = post(client, world['token'], "/apply",
         data={
             "rule_id": world["labour"],
             "note": "清理河道",
@@ -492,11 +510,11 @@ def test_application_with_a_broken_photo_is_refused_on_the_form(app, client, wor
 def test_application_needs_a_csrf_token(app, client, world):
     app.config["WTF_CSRF_ENABLED"] = True
     data = {"rule_id": world["filial"], "note": "照顾老人", "request_key": "s" * 22}
-    refused = client.post(f"/c/{world['token']}/apply", data=data)
+    refused = post(client, world['token'], "/apply", data=data)
     assert refused.status_code == 400 and "表单已过期" in text(refused)
     assert claim_count(app) == 0
-    html = text(client.get(f"/c/{world['token']}/apply"))
+    html = text(page(client, world['token'], "/apply"))
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    accepted = client.post(f"/c/{world['token']}/apply", data={**data, "csrf_token": csrf})
+    accepted = post(client, world['token'], "/apply", data={**data, "csrf_token": csrf})
     assert accepted.status_code == 302
     assert claim_count(app) == 1
