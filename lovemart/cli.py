@@ -7,7 +7,7 @@ from sqlalchemy import select
 from lovemart.authz import Role
 from lovemart.db import unit_of_work
 from lovemart.models import Village
-from lovemart.services import demo, inventory, points, totals, users, villages
+from lovemart.services import demo, generator, inventory, points, totals, users, villages
 from lovemart.services.errors import DomainError
 from lovemart.services.villages import VillageSettings
 
@@ -42,7 +42,9 @@ def demo_command(if_empty: bool) -> None:
 @click.option("--base-points", type=int, default=100, show_default=True)
 @click.option("--yuan-per-point", type=int, default=3, show_default=True)
 @click.option("--card-prefix", default="")
-def create_village_command(code, name, township, county_code, county_name, groups, base_points, yuan_per_point, card_prefix):
+def create_village_command(
+    code, name, township, county_code, county_name, groups, base_points, yuan_per_point, card_prefix
+):
     """Create a village with its groups (and its county and township on first use)."""
     try:
         with unit_of_work() as session:
@@ -65,7 +67,9 @@ def create_village_command(code, name, township, county_code, county_name, group
 @lovemart_cli.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--village", "village_code", help="Village code (for a county user: any village of the county).")
+@click.option(
+    "--village", "village_code", help="Village code (for a county user: any village of the county)."
+)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
 def create_user_command(username, role, village_code, password, display_name):
@@ -121,3 +125,30 @@ def api_token_command(username):
     except DomainError as error:
         _fail(error)
     click.echo(token)
+
+
+@lovemart_cli.command("generate-county")
+@click.option(
+    "--villages", "village_count", default=generator.VILLAGES, show_default=True, type=click.IntRange(1)
+)
+@click.option("--households", default=154, show_default=True, type=click.IntRange(1), help="per village")
+@click.option("--entries", default=100_000, show_default=True, type=click.IntRange(1),
+              help="ledger entries over the county, base entries included")
+@click.option("--years", default=3, show_default=True, type=click.IntRange(1))
+@click.option("--wishes", default=12, show_default=True, type=click.IntRange(0), help="per village")
+@click.option("--prefix", default="cv", show_default=True, help="village codes are PREFIX01, PREFIX02, …")
+def generate_county_command(village_count, households, entries, years, wishes, prefix):
+    """Add a county-sized data set for benchmarks: villages, households, cards, goods, years of books."""
+    plan = generator.CountyPlan(
+        villages=village_count, households=households, entries=entries, years=years, wishes=wishes,
+        code_prefix=prefix,
+    )
+    total = sum(plan.entries_of(i) for i in range(plan.villages))
+    with click.progressbar(length=total, label=f"{plan.villages} villages, {total:,} ledger entries") as bar:
+        for index in range(plan.villages):
+            try:
+                with unit_of_work() as session:
+                    generator.generate_village(session, plan, index, bar.update)
+            except DomainError as error:
+                _fail(error)
+    click.echo("Done. Check the books with: flask --app wsgi lovemart verify")
