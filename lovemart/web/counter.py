@@ -30,7 +30,7 @@ from lovemart.services import cards, inventory, points, redemptions
 from lovemart.services.points import VILLAGE_TIMEZONE, HouseholdLabel
 from lovemart.services.redemptions import MAX_QUANTITY
 from lovemart.web.context import working_village
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform, submit
 
 bp = Blueprint("counter", __name__)
 
@@ -172,17 +172,10 @@ def cancel(redemption_id: int):
     status = 200
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return redemptions.cancel(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    redemption_id=redemption_id,
-                    reason=form.reason.data,
-                ).id
-
-        if submit(form, call) is not None:
+        cancelled = perform(
+            form, redemptions.cancel, village_id=village.id, redemption_id=redemption_id, reason=form.reason.data
+        )
+        if cancelled is not None:
             flash(_("已退货：积分和库存都已退回，原兑换记录保留在账上。"), "success")
             return redirect(url_for("counter.receipt", redemption_id=redemption_id), 303)
         status = 409

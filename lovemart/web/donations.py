@@ -10,8 +10,8 @@ import secrets
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from lovemart.authz import Permission, current_actor, require
-from lovemart.db import db, unit_of_work
+from lovemart.authz import Permission, require
+from lovemart.db import db
 from lovemart.forms.donations import (
     DonorForm,
     FundForm,
@@ -23,7 +23,7 @@ from lovemart.forms.donations import (
 from lovemart.models.donations import FundKind
 from lovemart.services import donations, inventory
 from lovemart.web.context import working_village
-from lovemart.web.forms import submit
+from lovemart.web.forms import perform
 from lovemart.web.goods import blank_lines, more_lines_url
 
 bp = Blueprint("donations", __name__)
@@ -55,23 +55,19 @@ def receive_goods():
     form = _lines_form(GoodsDonationForm, village, source="donor", date_field="received_on", donors=donors)
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.receive_goods(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    donor_id=int(form.donor_id.data),
-                    received_on=form.received_on.data,
-                    lines=form.stock_in_lines(),
-                    note=form.note.data or "",
-                    request_key=form.request_key.data,
-                ).donation.id
-
-        donation_id = submit(form, call)
-        if donation_id is not None:
+        outcome = perform(
+            form,
+            donations.receive_goods,
+            village_id=village.id,
+            donor_id=int(form.donor_id.data),
+            received_on=form.received_on.data,
+            lines=form.stock_in_lines(),
+            note=form.note.data or "",
+            request_key=form.request_key.data,
+        )
+        if outcome is not None:
             flash(_("已记录捐赠，物资已入库。可以打印捐赠凭证。"), "success")
-            return redirect(url_for("donations.detail", donation_id=donation_id))
+            return redirect(url_for("donations.detail", donation_id=outcome.donation.id))
     return render_template(
         "donations/goods_form.html", form=form, donors=donors, more_url=more_lines_url(form)
     )
@@ -100,24 +96,20 @@ def receive_money():
         )
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.receive_money(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    donor_id=int(form.donor_id.data),
-                    fund_id=int(form.fund_id.data),
-                    amount_fen=form.amount.fen,
-                    received_on=form.received_on.data,
-                    note=form.note.data or "",
-                    request_key=form.request_key.data,
-                ).id
-
-        donation_id = submit(form, call)
-        if donation_id is not None:
+        donation = perform(
+            form,
+            donations.receive_money,
+            village_id=village.id,
+            donor_id=int(form.donor_id.data),
+            fund_id=int(form.fund_id.data),
+            amount_fen=form.amount.fen,
+            received_on=form.received_on.data,
+            note=form.note.data or "",
+            request_key=form.request_key.data,
+        )
+        if donation is not None:
             flash(_("已记录捐款，已存入资金。可以打印捐赠凭证。"), "success")
-            return redirect(url_for("donations.detail", donation_id=donation_id))
+            return redirect(url_for("donations.detail", donation_id=donation.id))
     return render_template("donations/money_form.html", form=form, donors=donors, funds=funds)
 
 
@@ -172,19 +164,13 @@ def create_donor():
     form = DonorForm()
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.save_donor(
-                    session, actor=current_actor(), village_id=village.id, **_donor(form)
-                ).id
-
-        donor_id = submit(form, call)
-        if donor_id is not None:
+        saved = perform(form, donations.save_donor, village_id=village.id, **_donor(form))
+        if saved is not None:
             flash(_("已添加捐赠方。"), "success")
             then = request.args.get("then")
             if then in ("goods", "money"):
-                return redirect(url_for(f"donations.receive_{then}", donor=donor_id))
-            return redirect(url_for("donations.donor", donor_id=donor_id))
+                return redirect(url_for(f"donations.receive_{then}", donor=saved.id))
+            return redirect(url_for("donations.donor", donor_id=saved.id))
     return render_template("donations/donor_form.html", form=form, donor=None)
 
 
@@ -205,13 +191,7 @@ def edit_donor(donor_id: int):
     form = DonorForm(obj=found)
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.save_donor(
-                    session, actor=current_actor(), village_id=village.id, donor_id=donor_id, **_donor(form)
-                ).id
-
-        if submit(form, call) is not None:
+        if perform(form, donations.save_donor, village_id=village.id, donor_id=donor_id, **_donor(form)):
             flash(_("已保存。"), "success")
             return redirect(url_for("donations.donor", donor_id=donor_id))
     return render_template("donations/donor_form.html", form=form, donor=found)
@@ -237,20 +217,12 @@ def create_fund():
     form = FundForm()
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.create_fund(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    name=form.name.data,
-                    kind=form.kind.data,
-                ).id
-
-        fund_id = submit(form, call)
-        if fund_id is not None:
+        created = perform(
+            form, donations.create_fund, village_id=village.id, name=form.name.data, kind=form.kind.data
+        )
+        if created is not None:
             flash(_("已添加资金。"), "success")
-            return redirect(url_for("donations.fund", fund_id=fund_id))
+            return redirect(url_for("donations.fund", fund_id=created.id))
     return render_template("donations/fund_form.html", form=form)
 
 
@@ -277,20 +249,12 @@ def add_funding(fund_id: int):
     form = FundingForm()
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.add_funding(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    fund_id=fund_id,
-                    amount_fen=form.amount.fen,
-                    note=form.note.data,
-                ).balance_after_fen
-
-        balance = submit(form, call)
-        if balance is not None:
-            flash(_("已入账，余额 %(yuan)s 元。", yuan=donations.yuan(balance)), "success")
+        movement = perform(
+            form, donations.add_funding, village_id=village.id, fund_id=fund_id, amount_fen=form.amount.fen,
+            note=form.note.data,
+        )
+        if movement is not None:
+            flash(_("已入账，余额 %(yuan)s 元。", yuan=donations.yuan(movement.balance_after_fen)), "success")
             return redirect(url_for("donations.fund", fund_id=fund_id))
     return render_template("donations/funding_form.html", form=form, fund=found)
 
@@ -318,24 +282,20 @@ def create_purchase():
     form = _lines_form(PurchaseForm, village, source="fund", date_field="bought_on", funds=funds)
     if form.validate_on_submit():
 
-        def call():
-            with unit_of_work() as session:
-                return donations.purchase(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    fund_id=int(form.fund_id.data),
-                    bought_on=form.bought_on.data,
-                    lines=form.stock_in_lines(),
-                    supplier=form.supplier.data or "",
-                    note=form.note.data or "",
-                    request_key=form.request_key.data,
-                ).id
-
-        purchase_id = submit(form, call)
-        if purchase_id is not None:
+        bought = perform(
+            form,
+            donations.purchase,
+            village_id=village.id,
+            fund_id=int(form.fund_id.data),
+            bought_on=form.bought_on.data,
+            lines=form.stock_in_lines(),
+            supplier=form.supplier.data or "",
+            note=form.note.data or "",
+            request_key=form.request_key.data,
+        )
+        if bought is not None:
             flash(_("已记录采购，物资已入库。"), "success")
-            return redirect(url_for("donations.purchase", purchase_id=purchase_id))
+            return redirect(url_for("donations.purchase", purchase_id=bought.id))
     return render_template(
         "donations/purchase_form.html", form=form, funds=funds, more_url=more_lines_url(form)
     )
