@@ -19,7 +19,7 @@ CHECK_DATABASE_URL ?=
 LINT_PATHS := lovemart tests wsgi.py
 TRANSLATIONS := lovemart/translations
 
-.PHONY: help venv translations run test lint fmt check clean distclean
+.PHONY: help venv translations run test bench lint fmt check clean distclean
 
 help: ## Show this list of targets
 	@echo "LoveMart — make targets (PORT=$(PORT) WORKERS=$(WORKERS)):"
@@ -60,11 +60,13 @@ run: venv translations instance ## Migrate, load the demo if the database is emp
 	@echo "Demo accounts (password demo1234, demo only): admin, supervisor, leader (啊道村),"
 	@echo "  xly-admin (下里垣村), county (宜川县), sysadmin. Stop with Ctrl-C."
 	@echo
-	exec $(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) \
-		--access-logfile - --error-logfile - wsgi:app
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: venv translations ## Run the pytest suite (SQLite, and PostgreSQL when reachable); PYTEST_ARGS=... passes options
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: venv translations ## Benchmarks against this machine's floors (minutes; BENCH_ARGS=--quick to try)
+	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev ## ruff check and ruff format --check
 	$(RUFF) check $(LINT_PATHS)

@@ -56,6 +56,8 @@ def load_environment(app) -> None:
         app.config["PUBLIC_BASE_URL"] = public_url
     if storage := os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage
+    if card_limit := os.environ.get("CARD_PAGE_RATE_LIMIT"):
+        app.config["CARD_PAGE_RATE_LIMIT"] = card_limit
 
 
 def _normalise_db_url(url: str) -> str:

@@ -1,0 +1,115 @@
+"""Closed-loop load: `clients` processes, each with one keep-alive HTTP connection, send requests back to
+back for `seconds` and record every latency. The clients run on the same 2 cores as the server."""
+
+import http.client
+import json
+import multiprocessing
+import statistics
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict
+    body: bytes | None = None
+    #: Redemptions need a fresh Idempotency-Key per request: "{client}-{n}" is filled in.
+    unique_header: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    statuses: dict
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 2),
+            "per_second": round(self.per_second, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "errors": self.errors,
+            "statuses": self.statuses,
+        }
+
+
+def _client(port: int, request: Request, seconds: float, index: int, start_at: float, queue) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    latencies, statuses, n = [], {}, 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        headers = dict(request.headers)
+        if request.unique_header:
+            headers[request.unique_header] = f"bench-{start_at}-{index}-{n}"
+        began = time.perf_counter()
+        try:
+            connection.request(request.method, request.path, body=request.body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            status = 0
+        latencies.append(time.perf_counter() - began)
+        statuses[status] = statuses.get(status, 0) + 1
+        n += 1
+    queue.put((latencies, statuses))
+
+
+def run(port: int, request: Request, *, clients: int = 8, seconds: float = 20.0, ok=(200,)) -> Result:
+    queue = multiprocessing.get_context("fork").Queue()
+    start_at = time.time() + 0.5
+    workers = [
+        multiprocessing.get_context("fork").Process(
+            target=_client, args=(port, request, seconds, i, start_at, queue)
+        )
+        for i in range(clients)
+    ]
+    for worker in workers:
+        worker.start()
+    latencies, statuses = [], {}
+    for _ in workers:
+        part, seen = queue.get()
+        latencies.extend(part)
+        for status, n in seen.items():
+            statuses[status] = statuses.get(status, 0) + n
+    for worker in workers:
+        worker.join()
+    latencies.sort()
+    errors = sum(n for status, n in statuses.items() if status not in ok)
+    return Result(
+        requests=len(latencies),
+        seconds=seconds,
+        errors=errors,
+        statuses={str(k): v for k, v in statuses.items()},
+        p50_ms=statistics.median(latencies) * 1000 if latencies else 0.0,
+        p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0,
+    )
+
+
+def fetch(port: int, request: Request) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = dict(request.headers)
+    if request.unique_header:
+        headers[request.unique_header] = f"bench-fetch-{time.time()}"
+    connection.request(request.method, request.path, body=request.body, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def json_body(value) -> bytes:
+    return json.dumps(value).encode()
