@@ -1,6 +1,9 @@
 """The database: declarative base with stable constraint names, shared column types, SQLite durability
 settings, and `unit_of_work()`, the only place that commits."""
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -90,10 +93,59 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     session = db.session() if session is None else session
     if session.in_transaction():
         session.rollback()
-    session.connection(execution_options={WRITE_OPTION: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with _writer_turn(session.get_bind()):
+        session.connection(execution_options={WRITE_OPTION: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, wait for the writer before us in a queue instead of in SQLite's busy handler.
+
+    SQLite lets one writer in at a time; the others poll, sleeping longer and longer between tries, so under
+    a few concurrent counters some writes wait far longer than the queue ahead of them (tails of seconds).
+    Here the threads of a process take turns on a lock, and processes on an advisory lock of a file beside
+    the database (`flock`, released by the kernel even if the process dies): a waiter wakes the moment the
+    writer before it commits. The busy timeout stays as the fallback for writers outside LoveMart.
+    """
+    path = _sqlite_file(engine)
+    if path is None:
+        yield
+        return
+    lock = _writer_locks.setdefault((os.getpid(), path), _WriterLock(path))
+    with lock:
+        yield
+
+
+class _WriterLock:
+    def __init__(self, path: str):
+        self._threads = threading.Lock()
+        self._file = open(f"{path}-writer.lock", "a+b")  # noqa: SIM115 - held for the life of the process
+
+    def __enter__(self):
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc):
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
+
+
+#: One lock per process and database file (a forked worker opens its own file).
+_writer_locks: dict[tuple[int, str], _WriterLock] = {}
+
+
+def _sqlite_file(engine: Engine) -> str | None:
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
