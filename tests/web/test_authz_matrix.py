@@ -173,6 +173,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "counter.receipt"): READERS,
     ("GET", "counter.cancel"): {ADMIN},
     ("POST", "counter.cancel"): {ADMIN},
+    # the county dashboard
+    ("GET", "county.index"): {COUNTY},
+    ("GET", "county.export"): {COUNTY},
     # the villager's pages: the QR link is open to anyone (it is the credential), the rest needs the card
     ("GET", "public.scan"): EVERYONE,
     ("GET", "public.card"): {VILLAGER},

@@ -1,0 +1,88 @@
+"""The county dashboard: every village of the officer's county and no other, ranked by the chosen figure,
+exported to .xlsx; the county officer reads and never writes."""
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from lovemart.authz import Role
+from tests.factories import make_user, make_village
+from tests.points_helpers import carded_household, make_rule
+
+
+@pytest.fixture
+def county(app):
+    with app.app_context():
+        ids = {code: make_village(code) for code in ("a", "b")}
+        ids["far"] = make_village("far", county="other")
+        for code, households in (("a", 1), ("b", 3), ("far", 2)):
+            for _ in range(households):
+                carded_household(ids[code])
+        make_rule(ids["a"], "义务劳动", "volunteer", 10)
+        make_user("officer", Role.COUNTY, "a")
+        make_user("a-admin", Role.ADMIN, "a")
+    return ids
+
+
+def this_month() -> str:
+    from lovemart.db import utcnow
+    from lovemart.services import totals
+
+    return f"{totals.month_of(utcnow()):%Y-%m}"
+
+
+def test_officer_ranks_the_villages_of_the_county(login, county):
+    officer = login("officer")
+    month = this_month()
+    html = officer.get(f"/county/?first={month}&last={month}&sort=issued").get_data(as_text=True)
+    table = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert table.index("b村") < table.index("a村")  # 300 points issued beat 100
+    assert "far村" not in html  # another county's village
+    assert "<svg" in html and "<script" not in html
+    assert "全县合计" in html
+
+
+def test_officer_downloads_the_ranking(login, county):
+    officer = login("officer")
+    month = this_month()
+    response = officer.get(f"/county/ranking.xlsx?first={month}&last={month}&sort=issued")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sheet = load_workbook(io.BytesIO(response.data))["排名"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[2][:2] == (1, "b村") and rows[3][:2] == (2, "a村")
+    issued = rows[1].index("发放积分")
+    assert (rows[2][issued], rows[3][issued]) == (300, 100)
+    assert rows[-1][1] == "全县合计" and rows[-1][issued] == 400
+
+
+def test_bad_months_are_explained_and_swapped_periods_fixed(login, county):
+    officer = login("officer")
+    html = officer.get("/county/?first=2026-13&last=abc").get_data(as_text=True)
+    assert "请按 2026-10 的格式填写月份" in html
+    swapped = officer.get("/county/?first=2026-10&last=2026-08").get_data(as_text=True)
+    assert "已为你对调" in swapped and 'value="2026-08"' in swapped
+
+
+def test_village_staff_may_not_see_the_county(login, county):
+    assert login("a-admin").get("/county/").status_code == 403
+
+
+def test_the_officer_writes_nothing_anywhere(app, login, county):
+    """Every POST route of the app refuses the county officer (403), or hides the object (404)."""
+    officer = login("officer")
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint in ("auth.login", "auth.logout", "main.switch_village",
+                                                          "auth.password"):
+            continue
+        if rule.endpoint.startswith("public.") or rule.endpoint.startswith("notices.public"):
+            continue  # the villager's own pages: no staff session counts there
+        url = rule.rule
+        for argument in rule.arguments:
+            url = url.replace(f"<int:{argument}>", "1").replace(f"<{argument}>", "x" * 32)
+        response = officer.post(url, data={})
+        tried += 1
+        assert response.status_code in (401, 403, 404), f"POST {url}: {response.status_code}"
+    assert tried > 40
