@@ -10,11 +10,11 @@ from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.inspections import InspectionForm, RoundForm, RoundGroupForm
 from lovemart.models.inspections import CHECKS
-from lovemart.services import cards, households, inspections, photos, rules, villages
+from lovemart.services import cards, households, inspections, rules, villages
 from lovemart.services.inspections import InspectionInput, RoundResult
 from lovemart.web.context import working_village
 from lovemart.web.forms import submit
-from lovemart.web.photos import photo_root
+from lovemart.web.photos import store_upload
 
 bp = Blueprint("inspections", __name__)
 
@@ -42,7 +42,7 @@ def record(household_id: int):
     if form.validate_on_submit():
 
         def call():
-            photo = _store_photo(village.id, form.photo.data)
+            photo = store_upload(village.id, form.photo.data)
             with unit_of_work() as session:
                 return inspections.record(
                     session,
@@ -157,10 +157,3 @@ def _round_result(row) -> RoundResult:
         rule_id=int(row.rule.data) if (row.rule.data or "").isdigit() else None,
         note=row.note.data or "",
     )
-
-
-def _store_photo(village_id: int, upload) -> str | None:
-    """The stored name of an uploaded photo, or None when none was chosen. :raise InvalidInput:"""
-    if upload is None or not getattr(upload, "filename", ""):
-        return None
-    return photos.store(photo_root(), village_id=village_id, data=upload.read())

@@ -20,6 +20,13 @@ def photo_root() -> Path:
     return Path(current_app.instance_path) / "photos"
 
 
+def store_upload(village_id: int, upload) -> str | None:
+    """The stored name of an uploaded photo, or None when none was chosen. :raise InvalidInput:"""
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    return photos.store(photo_root(), village_id=village_id, data=upload.read())
+
+
 @bp.get("/<name>")
 @require(Permission.HOUSEHOLD_READ)
 def show(name: str):
