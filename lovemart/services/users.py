@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.authz import VILLAGE_ROLES, Role
-from lovemart.models import ApiToken, User, Village
+from lovemart.models import ApiToken, Household, User, Village
 from lovemart.services import audit
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, UsernameTaken, WrongPassword
@@ -32,7 +32,10 @@ def create_user(
     display_name: str = "",
     village: Village | None = None,
     county_id: int | None = None,
+    household_number: str = "",
 ) -> User:
+    """A staff account. `household_number` links a village user to the household they live in, so that the
+    supervisor sees the points they record for it (`services.signals`)."""
     role = _role(role)
     username = username.strip()
     if not username or len(username) > 64:
@@ -53,6 +56,7 @@ def create_user(
         role=role.value,
         village_id=village.id if role in VILLAGE_ROLES else None,
         county_id=county_id if role is Role.COUNTY else None,
+        household_id=_household_id(session, village, household_number) if role in VILLAGE_ROLES else None,
     )
     session.add(user)
     session.flush()
@@ -192,3 +196,15 @@ def _digest(token: str) -> str:
 @cache
 def _dummy_hash() -> str:
     return hasher.hash(secrets.token_hex(16))
+
+
+def _household_id(session: Session, village: Village, number: str) -> int | None:
+    number = (number or "").strip()
+    if not number:
+        return None
+    found = session.scalar(
+        select(Household.id).where(Household.village_id == village.id, Household.number == number)
+    )
+    if found is None:
+        raise InvalidInput(_l("本村没有户号为 %(number)s 的农户。", number=number), field="household_number")
+    return found

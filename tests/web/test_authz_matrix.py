@@ -19,11 +19,11 @@ from itertools import count
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from lovemart.authz import Role
 from lovemart.db import db, unit_of_work
-from lovemart.models import Objection, Village
+from lovemart.models import AuditEvent, Objection, Village
 from lovemart.services import cards, donations, inventory, notices, photos, points, redemptions, users, walls
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.services.redemptions import CartLine
@@ -211,6 +211,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "api_notices.list_notices"): READERS,
     ("GET", "api_notices.get_notice"): READERS,
     ("POST", "api_notices.raise_objection"): {SUPERVISOR},
+    # the audit log and the supervisor's signals
+    ("GET", "audit.index"): {SUPERVISOR, LEADER},
+    ("GET", "audit.event"): {SUPERVISOR, LEADER},
+    ("GET", "audit.signal_list"): {SUPERVISOR, LEADER},
     # the county dashboard
     ("GET", "county.index"): {COUNTY},
     ("GET", "county.export"): {COUNTY},
@@ -388,6 +392,9 @@ def populate(village_id: int, tag: str, photo_root) -> dict[str, object]:
             "notice_id": notice.id,
             "notice_token": notice.token,
             "objection_id": objection.id,
+            "event_id": session.scalar(
+                select(AuditEvent.id).where(AuditEvent.village_id == village_id).limit(1)
+            ),
             "village_code": session.get(Village, village_id).code,
         }
     ids["name"] = photos.store(photo_root, village_id=village_id, data=_jpeg())
