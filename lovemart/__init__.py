@@ -50,9 +50,11 @@ def _register_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lovemart.web import register_blueprints
     from lovemart.web.converters import BoundedIntConverter
+    from lovemart.web.security import register_security_headers
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
     register_blueprints(app)
+    register_security_headers(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

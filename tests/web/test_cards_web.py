@@ -197,7 +197,7 @@ def test_a_single_card_prints_at_credit_card_size(app, admin, ids):
     html = text(response)
     assert html.count('class="lm-card"') == 1 and "<svg" in html
     assert card.number in html and "张三" in html and "a村" in html
-    assert "size: 85.6mm 54mm" in html
+    assert "css/page-card.css" in html
     assert 'class="topbar"' not in html and "主菜单" not in html  # paper: no navigation
     assert "print.css" in html
 
@@ -220,7 +220,7 @@ def test_an_a4_sheet_has_ten_active_cards_a_page(app, admin, ids):
     assert html.count("<svg") == 13
     assert str(qr.svg(f"http://localhost/c/{replacement}")) in html
     assert str(qr.svg(f"http://localhost/c/{lost_token}")) not in html
-    assert "别村户" not in html and "size: A4" in html
+    assert "别村户" not in html and "css/page-sheet.css" in html
 
     group_html = text(admin.get(f"/cards/sheet?group={ids['group2']}"))
     assert group_html.count('class="lm-card"') == 1 and "二组户" in group_html

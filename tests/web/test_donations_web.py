@@ -112,7 +112,7 @@ def test_twenty_bags_of_rice_from_a_caring_enterprise_certificate_and_provenance
         "大米",
         "2026年11月20日",
         "贵单位",
-        "@page { size: A4",
+        "css/page-a4.css",
         "css/print.css",
         "data-print",
     ):

@@ -107,7 +107,7 @@ def test_count_review_confirm_and_report(app, admin, ids):
         "肥皂",
         "盘点人",
         "监盘人",
-        "@page { size: A4",
+        "css/page-a4.css",
         "盘盈合计 2，盘亏合计 1",
     ):
         assert text in report, text
