@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lovemart.authz import VILLAGE_ROLES, Role
 from lovemart.models import ApiToken, Household, User, Village
-from lovemart.services import audit
+from lovemart.services import audit, sessions
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, UsernameTaken, WrongPassword
 
@@ -101,6 +101,8 @@ def set_active(session: Session, *, actor, user_id: int, active: bool) -> User:
     before = {"active": user.active}
     user.active = active
     user.session_version += 1
+    if not active:
+        sessions.end_all(session, user_id=user.id)
     session.flush()
     audit.record(
         session,

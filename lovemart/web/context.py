@@ -10,7 +10,7 @@ from lovemart.db import db
 from lovemart.extensions import login_manager
 from lovemart.models import Village
 from lovemart.scope import clear, restrict
-from lovemart.services import users, villages
+from lovemart.services import sessions, users, villages
 
 WORKING_VILLAGE_KEY = "working_village_id"
 
@@ -19,10 +19,20 @@ def register_request_context(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
-    login_manager.user_loader(lambda session_id: users.load_session_user(db.session, session_id))
+    login_manager.user_loader(_session_user)
     app.before_request(_resolve_actor)
     app.teardown_request(lambda _error: clear(db.session))
     app.context_processor(_template_values)
+
+
+def _session_user(session_id: str):
+    """The signed-in user, if the cookie's server-side session is still open (not signed out)."""
+    from lovemart.web.auth import SESSION_KEY
+
+    user = users.load_session_user(db.session, session_id)
+    if user is None or not sessions.is_active(db.session, user_id=user.id, token=session.get(SESSION_KEY)):
+        return None
+    return user
 
 
 def is_api_request() -> bool:
