@@ -73,8 +73,8 @@ def test_a_damaged_backup_is_refused_and_nothing_is_restored(app, runner, sessio
     assert points.verify(session) == []
 
 
-def test_postgresql_is_pointed_to_pg_dump(runner, database):
+def test_postgresql_is_pointed_to_pg_dump(runner, database, tmp_path):
     if database["kind"] != "postgresql":
         pytest.skip("PostgreSQL only")
-    result = runner.invoke(args=["lovemart", "backup", "/tmp/never.db"])
+    result = runner.invoke(args=["lovemart", "backup", str(tmp_path / "never.db")])
     assert result.exit_code == 2 and "pg_dump" in result.output
