@@ -19,7 +19,7 @@ CHECK_DATABASE_URL ?=
 LINT_PATHS := lovemart tests wsgi.py
 TRANSLATIONS := lovemart/translations
 
-.PHONY: help venv translations run test bench lint fmt check clean distclean
+.PHONY: help venv translations run test soak bench lint fmt check clean distclean
 
 help: ## Show this list of targets
 	@echo "LoveMart — make targets (PORT=$(PORT) WORKERS=$(WORKERS)):"
@@ -64,6 +64,9 @@ run: venv translations instance ## Migrate, load the demo if the database is emp
 
 test: venv translations ## Run the pytest suite (SQLite, and PostgreSQL when reachable); PYTEST_ARGS=... passes options
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+soak: venv translations ## The issue's full sizes of the load, crash and model tests (LOVEMART_SOAK=1; tens of minutes)
+	LOVEMART_SOAK=1 $(PY) -m pytest -m "load or soak" -n 0 $(SOAK_ARGS)
 
 bench: venv translations ## Benchmarks against this machine's floors (minutes; BENCH_ARGS=--quick to try)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -31,8 +31,10 @@ def _load_config(app: Flask, config: type | dict | None) -> None:
 
 def _register_extensions(app: Flask) -> None:
     """Database (with SQLite durability settings), migrations, sessions, CSRF, i18n, throttling."""
-    from lovemart import scope  # noqa: F401 - installs the village filter on every ORM session
-    from lovemart import models  # noqa: F401 - the whole metadata, for Alembic
+    from lovemart import (
+        models,  # noqa: F401 - the whole metadata, for Alembic
+        scope,  # noqa: F401 - installs the village filter on every ORM session
+    )
     from lovemart.db import configure_engine, db
     from lovemart.extensions import babel, csrf, limiter, login_manager, migrate
     from lovemart.web.i18n import select_locale
@@ -49,10 +51,12 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from lovemart.web import register_blueprints
-    from lovemart.web.converters import BoundedIntConverter
+    from lovemart.web.converters import AnyTextConverter, BoundedIntConverter, PlainTextConverter
     from lovemart.web.security import register_security_headers
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PlainTextConverter
+    app.url_map.converters["any_text"] = AnyTextConverter
     register_blueprints(app)
     register_security_headers(app)
 

@@ -1,13 +1,26 @@
 """`flask --app wsgi lovemart …`: thin wrappers over the services, each in one unit of work."""
 
+from pathlib import Path
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from lovemart.authz import Role
-from lovemart.db import unit_of_work
+from lovemart.db import db, unit_of_work
 from lovemart.models import Village
-from lovemart.services import demo, generator, inventory, points, totals, users, villages
+from lovemart.services import (
+    backup,
+    demo,
+    generator,
+    inventory,
+    notices,
+    points,
+    redemptions,
+    totals,
+    users,
+    villages,
+)
 from lovemart.services.errors import DomainError
 from lovemart.services.villages import VillageSettings
 
@@ -98,10 +111,11 @@ def verify_command():
         ledger = points.verify(session)
         stock = inventory.verify(session)
         monthly = totals.verify(session)
-    if not ledger and not stock and not monthly:
+        broken = redemptions.verify(session)
+    if not ledger and not stock and not monthly and not broken:
         click.echo(
             "OK: balances equal their entries, stock levels their movements, monthly totals their books, "
-            "and every chain is intact."
+            "every redemption is whole, and every chain is intact."
         )
         return
     for problem in ledger:
@@ -111,7 +125,18 @@ def verify_command():
         click.echo(f"village {problem.village_id}, product {problem.product_id}: {problem.what}", err=True)
     for problem in monthly:
         click.echo(f"village {problem.village_id}, month {problem.month:%Y-%m}: {problem.what}", err=True)
+    for problem in broken:
+        click.echo(f"village {problem.village_id}, redemption {problem.receipt_no}: {problem.what}", err=True)
     raise SystemExit(1)
+
+
+@lovemart_cli.command("settle-notices")
+def settle_notices_command():
+    """公示后入账: credit the held awards of every notice whose objection period is over (for cron)."""
+    with unit_of_work() as session:
+        settled = notices.settle_due(session)
+        names = [f"village {n.village_id} {n.period_start:%Y-%m}" for n in settled]
+    click.echo(f"Settled {len(names)} notice(s)." + "".join(f"\n  {name}" for name in names))
 
 
 @lovemart_cli.command("api-token")
@@ -132,15 +157,24 @@ def api_token_command(username):
     "--villages", "village_count", default=generator.VILLAGES, show_default=True, type=click.IntRange(1)
 )
 @click.option("--households", default=154, show_default=True, type=click.IntRange(1), help="per village")
-@click.option("--entries", default=100_000, show_default=True, type=click.IntRange(1),
-              help="ledger entries over the county, base entries included")
+@click.option(
+    "--entries",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="ledger entries over the county, base entries included",
+)
 @click.option("--years", default=3, show_default=True, type=click.IntRange(1))
 @click.option("--wishes", default=12, show_default=True, type=click.IntRange(0), help="per village")
 @click.option("--prefix", default="cv", show_default=True, help="village codes are PREFIX01, PREFIX02, …")
 def generate_county_command(village_count, households, entries, years, wishes, prefix):
     """Add a county-sized data set for benchmarks: villages, households, cards, goods, years of books."""
     plan = generator.CountyPlan(
-        villages=village_count, households=households, entries=entries, years=years, wishes=wishes,
+        villages=village_count,
+        households=households,
+        entries=entries,
+        years=years,
+        wishes=wishes,
         code_prefix=prefix,
     )
     total = sum(plan.entries_of(i) for i in range(plan.villages))
@@ -152,3 +186,47 @@ def generate_county_command(village_count, households, entries, years, wishes, p
             except DomainError as error:
                 _fail(error)
     click.echo("Done. Check the books with: flask --app wsgi lovemart verify")
+
+
+@lovemart_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path):
+    """Copy the live SQLite database to PATH (online backup API) and check the copy."""
+    database = _sqlite_database()
+    found = backup.backup(database, path)
+    _report(found, f"Backup written to {path} and checked: integrity ok, books verify.")
+
+
+@lovemart_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask: the server is stopped, the database may be replaced.")
+def restore_command(path: Path, yes: bool):
+    """Replace the SQLite database with the checked backup at PATH. Stop the server first."""
+    database = _sqlite_database()
+    if not yes:
+        click.confirm(f"Replace {database} with {path}? The server must be stopped", abort=True)
+    found = backup.restore(path, database)
+    _report(found, f"Restored {database} from {path}: integrity ok, books verify.")
+
+
+def _sqlite_database() -> Path:
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database:
+        click.echo(
+            "This database is PostgreSQL: back it up with pg_dump -Fc and restore with pg_restore "
+            "(see README, Backup and restore).",
+            err=True,
+        )
+        raise SystemExit(2)
+    db.engine.dispose()  # no connection of ours holds a lock while the file is copied
+    return Path(url.database)
+
+
+def _report(found, success: str) -> None:
+    if found.ok:
+        click.echo(success)
+        return
+    click.echo(f"integrity_check: {found.integrity}", err=True)
+    for problem in found.problems:
+        click.echo(problem, err=True)
+    raise SystemExit(1)

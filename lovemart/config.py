@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 
 class Config:
     SECRET_KEY: str | None = None  # filled from the environment or the instance folder
@@ -37,7 +39,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - tests only
     WTF_CSRF_ENABLED = False  # tests/web/test_csrf.py proves it is on in production
     LOGIN_RATE_LIMIT = "5 per minute"
 
@@ -54,6 +56,13 @@ def load_environment(app) -> None:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if public_url := os.environ.get("PUBLIC_BASE_URL"):
         app.config["PUBLIC_BASE_URL"] = public_url
+    if (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+        # served over HTTPS: cookies never travel in the clear
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+    if proxies := os.environ.get("TRUSTED_PROXIES"):
+        # behind N reverse proxies: take the client's address and scheme from their X-Forwarded-* headers
+        count = int(proxies)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     if storage := os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage
     if card_limit := os.environ.get("CARD_PAGE_RATE_LIMIT"):

@@ -123,21 +123,37 @@ def _writer_turn(engine: Engine) -> Iterator[None]:
 
 
 class _WriterLock:
+    """The threads' lock, then the file's: the file is opened per turn, and closing it ends the turn.
+    Re-entrant, so that a unit of work opened inside another on the same thread waits for nobody."""
+
     def __init__(self, path: str):
-        self._threads = threading.Lock()
-        self._file = open(f"{path}-writer.lock", "a+b")  # noqa: SIM115 - held for the life of the process
+        self._threads = threading.RLock()
+        self._path = f"{path}-writer.lock"
+        self._file = None
+        self._depth = 0
 
     def __enter__(self):
         self._threads.acquire()
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
+        if self._depth == 0:
+            try:
+                self._file = open(self._path, "a+b")  # noqa: SIM115 - closed when the turn ends
+                fcntl.flock(self._file, fcntl.LOCK_EX)
+            except BaseException:
+                self._close()
+                self._threads.release()
+                raise
+        self._depth += 1
 
     def __exit__(self, *_exc):
-        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._depth -= 1
+        if self._depth == 0:
+            self._close()
         self._threads.release()
+
+    def _close(self):
+        if self._file is not None:
+            self._file.close()  # releases the flock
+            self._file = None
 
 
 #: One lock per process and database file (a forked worker opens its own file).

@@ -40,9 +40,10 @@ def _migrate(url: str, instance: Path) -> None:
 
 
 def _config(url: str, instance: Path) -> dict:
-    return {
-        key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()
-    } | {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH_FOR_TESTS": str(instance)}
+    return {key: getattr(TestConfig, key) for key in dir(TestConfig) if key.isupper()} | {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH_FOR_TESTS": str(instance),
+    }
 
 
 def _postgres_reachable() -> str | None:
@@ -145,6 +146,19 @@ def login(app):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def cached_login(login):
+    """`login`, but one signed-in client per user for the whole test (sign-in is rate limited)."""
+    clients = {}
+
+    def client_for(username):
+        if username not in clients:
+            clients[username] = login(username)
+        return clients[username]
+
+    return client_for
 
 
 @pytest.fixture

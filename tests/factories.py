@@ -8,7 +8,6 @@ from lovemart.models.households import Gender, HouseholdStatus, Relation
 from lovemart.services import households, users, villages
 from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.villages import VillageSettings
-
 from tests.conftest import PASSWORD
 
 _numbers = count(1)
@@ -47,9 +46,7 @@ def make_household(
     others: tuple[str, ...] = (),
 ) -> int:
     with unit_of_work() as session:
-        group_row = next(
-            g for g in villages.groups(session, village_id) if group is None or g.name == group
-        )
+        group_row = next(g for g in villages.groups(session, village_id) if group is None or g.name == group)
         members = [MemberInput(head, Relation.HEAD.value, Gender.MALE.value, 1970)] + [
             MemberInput(name, Relation.CHILD.value, Gender.FEMALE.value, 1995) for name in others
         ]

@@ -6,7 +6,6 @@ from lovemart.db import unit_of_work
 from lovemart.services import cards, inspections, rules
 from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
 from lovemart.services.rules import RuleInput
-
 from tests.factories import make_household, make_village
 
 ALL_CLEAN = dict.fromkeys(CHECK_COLUMNS, True)
@@ -15,7 +14,10 @@ ALL_CLEAN = dict.fromkeys(CHECK_COLUMNS, True)
 def pass_inspection(village_id: int, household_id: int) -> None:
     with unit_of_work() as session:
         inspections.record(
-            session, actor=None, village_id=village_id, household_id=household_id,
+            session,
+            actor=None,
+            village_id=village_id,
+            household_id=household_id,
             data=InspectionInput(date(2026, 11, 1), "检查组", ALL_CLEAN),
         )
 

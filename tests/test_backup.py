@@ -1,6 +1,7 @@
 """`lovemart backup` and `restore`: an online copy taken while redemptions keep coming, checked, restored;
 the books verify on the result."""
 
+import sqlite3
 import threading
 
 import pytest
@@ -57,12 +58,10 @@ def test_backup_under_write_load_then_restore(app, runner, session, sqlite_only,
 
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(app, runner, session, sqlite_only, tmp_path):
     carded_household(points_village())
-    runner.invoke(args=["lovemart", "backup", str(tmp_path / "copy.db")])
+    assert runner.invoke(args=["lovemart", "backup", str(tmp_path / "copy.db")]).exit_code == 0
     before = session.scalar(select(func.count()).select_from(LedgerEntry))
     session.rollback()
     # edit the copy behind the application's back
-    import sqlite3
-
     with sqlite3.connect(tmp_path / "copy.db") as copy:
         copy.execute("DROP TRIGGER ledger_entries_no_update")
         copy.execute("UPDATE ledger_entries SET points = 999")

@@ -162,3 +162,21 @@ def test_a_database_error_still_gets_the_friendly_500_page(app, login):
     text_ = response.get_data(as_text=True)
     assert "服务器出错了，请稍后再试。" in text_ and "返回首页" in text_
     assert client.get("/households/").status_code == 200  # the next request is fine
+
+
+def test_https_and_proxies_make_cookies_secure_and_addresses_real(clean_environment, tmp_path):
+    clean_environment.setenv("PUBLIC_BASE_URL", "https://lovemart.example.cn")
+    clean_environment.setenv("TRUSTED_PROXIES", "1")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "k" * 32})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+
+    @app.get("/where")
+    def where():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    answer = app.test_client().get(
+        "/where", headers={"X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https"}
+    )
+    assert answer.get_data(as_text=True) == "10.1.2.3 https"

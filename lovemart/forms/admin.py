@@ -1,7 +1,7 @@
 """System administration: villages and staff accounts."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from lovemart.authz import Role
@@ -26,12 +26,21 @@ class VillageForm(LoveMartForm):
     base_points = IntegerField(_l("新卡基础积分"), default=100, validators=[NumberRange(min=0, max=100000)])
     yuan_per_point = IntegerField(_l("每分折合（元）"), default=3, validators=[NumberRange(min=1, max=1000)])
     card_prefix = StringField(_l("卡号前缀"), validators=[Optional(), Length(max=16)])
+    notice_days = IntegerField(_l("公示期（天）"), default=7, validators=[NumberRange(min=1, max=60)])
+    credit_after_notice = BooleanField(_l("公示后入账（加分经公示无异议后才入账）"))
 
 
 class VillageSettingsForm(LoveMartForm):
     base_points = IntegerField(_l("新卡基础积分"), validators=[NumberRange(min=0, max=100000)])
     yuan_per_point = IntegerField(_l("每分折合（元）"), validators=[NumberRange(min=1, max=1000)])
     card_prefix = StringField(_l("卡号前缀"), validators=[DataRequired(), Length(max=16)])
+    notice_days = IntegerField(_l("公示期（天）"), validators=[NumberRange(min=1, max=60)])
+    credit_after_notice = BooleanField(
+        _l("公示后入账（加分经公示无异议后才入账）"),
+        description=_l(
+            "打开后，新记的加分先显示为“公示中”，列入公示并在公示期满无异议后才入账；扣分仍立即生效。"
+        ),
+    )
 
 
 class UserForm(LoveMartForm):
@@ -41,6 +50,11 @@ class UserForm(LoveMartForm):
     village_id = SelectField(_l("所属村（县级用户为所属县的任一村）"), coerce=int, validators=[Optional()])
     password = PasswordField(
         _l("初始密码"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
+    )
+    household_number = StringField(
+        _l("本人所在户的户号（可不填）"),
+        validators=[Optional(), Length(max=32)],
+        description=_l("填写后，此人给自家记分时会提示监督员核查。"),
     )
 
     def __init__(self, *args, villages=(), **kwargs):

@@ -20,5 +20,6 @@ class PasswordForm(LoveMartForm):
         _l("新密码"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
     )
     confirm = PasswordField(
-        _l("确认新密码"), validators=[DataRequired(), EqualTo("new_password", message=_l("两次输入的密码不一致。"))]
+        _l("确认新密码"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("两次输入的密码不一致。"))],
     )

@@ -175,7 +175,7 @@ class WriteOffForm(LoveMartForm):
         _l("报损数量"),
         validators=[
             InputRequired(_l("请填写报损数量。")),
-            NumberRange(min=1, message=_l("报损数量必须大于零。")),
+            NumberRange(min=1, max=1_000_000, message=_l("报损数量必须在 1 到 1000000 之间。")),
         ],
     )
     reason = StringField(_l("报损原因"), validators=[DataRequired(_l("请填写报损原因。")), Length(max=200)])

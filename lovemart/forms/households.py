@@ -33,7 +33,9 @@ class NewHouseholdForm(HouseholdForm):
 
     head_name = StringField(_l("户主姓名"), validators=[DataRequired(), Length(max=32)])
     head_gender = SelectField(_l("户主性别"), choices=enum_options(Gender))
-    head_birth_year = IntegerField(_l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
+    head_birth_year = IntegerField(
+        _l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)]
+    )
 
 
 class HouseholdFilterForm(SearchForm):

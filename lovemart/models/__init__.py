@@ -2,12 +2,12 @@
 
 from lovemart.models.audit import AuditEvent
 from lovemart.models.cards import Card
-from lovemart.models.geography import County, Township, Village, VillagerGroup
 from lovemart.models.donations import Donation, Donor, Fund, FundMovement, Purchase
+from lovemart.models.geography import County, Township, Village, VillagerGroup
 from lovemart.models.households import Household, HouseholdStatus, Member
 from lovemart.models.inspections import Inspection
-from lovemart.models.notices import Notice, Objection
 from lovemart.models.inventory import Product, StockMovement, Stocktake, StocktakeLine, Zone
+from lovemart.models.notices import Notice, Objection
 from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
 from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule

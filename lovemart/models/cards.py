@@ -3,7 +3,15 @@
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lovemart.db import Base, UTCDateTime, utcnow
@@ -30,7 +38,9 @@ class Card(VillageScoped, Base):
 
     __tablename__ = "cards"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]),
+        ForeignKeyConstraint(
+            ["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]
+        ),
         ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
         UniqueConstraint("village_id", "number"),
         CheckConstraint("status IN ('active', 'lost', 'recovered')", name="status_known"),

@@ -56,7 +56,7 @@ class Donor(VillageScoped, Base):
 
 
 class Fund(VillageScoped, Base):
-    """Money in fen (分): `balance_fen` always equals the sum of the fund's movements and is never negative."""
+    """Money in fen (分): `balance_fen` always equals the sum of the fund's movements, never negative."""
 
     __tablename__ = "funds"
     __table_args__ = (
@@ -128,7 +128,8 @@ class FundMovement(VillageScoped, Base):
         CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
         CheckConstraint("balance_after_fen >= 0", name="balance_after_not_negative"),
         CheckConstraint(
-            "(kind = 'income' AND amount_fen > 0) OR (kind = 'purchase' AND amount_fen < 0)", name="sign_matches_kind"
+            "(kind = 'income' AND amount_fen > 0) OR (kind = 'purchase' AND amount_fen < 0)",
+            name="sign_matches_kind",
         ),
     )
 

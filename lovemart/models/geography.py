@@ -45,7 +45,7 @@ class Village(Base):
     base_points: Mapped[int] = mapped_column(default=100)
     yuan_per_point: Mapped[int] = mapped_column(default=3)
     card_prefix: Mapped[str] = mapped_column(String(16))
-    #: 公示后入账: awards count only once a notice listing them has passed its period without an upheld objection.
+    #: 公示后入账: awards count only once the notice listing them has passed its period unopposed.
     credit_after_notice: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The objection period of a published notice, in days.
     notice_days: Mapped[int] = mapped_column(default=7, server_default="7")

@@ -4,7 +4,15 @@ from datetime import date
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lovemart.db import Base, UTCDateTime, utcnow
@@ -81,7 +89,8 @@ class StockMovement(VillageScoped, Base):
         CheckConstraint("quantity <> 0", name="quantity_not_zero"),
         CheckConstraint("stock_after >= 0", name="stock_after_not_negative"),
         CheckConstraint(
-            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off', 'handover')", name="kind_known"
+            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off', 'handover')",
+            name="kind_known",
         ),
         CheckConstraint(
             "(kind IN ('stock_in', 'return') AND quantity > 0)"

@@ -33,8 +33,8 @@ class Notice(VillageScoped, Base):
         CheckConstraint("period_end >= period_start", name="period_ordered"),
         CheckConstraint("days BETWEEN 1 AND 60", name="days_in_range"),
         CheckConstraint(
-            "status <> 'published' OR (digest IS NOT NULL AND chain_head IS NOT NULL AND chain_seq IS NOT NULL"
-            " AND published_at IS NOT NULL AND objection_deadline IS NOT NULL)",
+            "status <> 'published' OR (digest IS NOT NULL AND chain_head IS NOT NULL"
+            " AND chain_seq IS NOT NULL AND published_at IS NOT NULL AND objection_deadline IS NOT NULL)",
             name="published_is_sealed",
         ),
         Index("ix_notices_village_period", "village_id", "period_start"),

@@ -81,9 +81,13 @@ class LedgerEntry(VillageScoped, Base):
         UniqueConstraint("village_id", "seq"),
         UniqueConstraint("reversal_of_id"),
         UniqueConstraint("request_key"),
-        ForeignKeyConstraint(["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]),
+        ForeignKeyConstraint(
+            ["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]
+        ),
         CheckConstraint("points <> 0", name="points_not_zero"),
-        CheckConstraint("kind IN ('base', 'award', 'deduction', 'redemption', 'reversal')", name="kind_known"),
+        CheckConstraint(
+            "kind IN ('base', 'award', 'deduction', 'redemption', 'reversal')", name="kind_known"
+        ),
         CheckConstraint("(kind = 'redemption') = (redemption_id IS NOT NULL)", name="redemption_names_sale"),
         CheckConstraint("(kind = 'reversal') = (reversal_of_id IS NOT NULL)", name="reversal_names_entry"),
         Index("ix_ledger_entries_account_seq", "account_id", "seq"),
@@ -138,13 +142,16 @@ _CLAIM_LABELS = {
 
 
 class PointsClaim(VillageScoped, Base):
-    """Points not yet in the ledger: a villager's application, or an entry under a rule that needs approval."""
+    """Points not yet in the ledger: a villager's application, or an entry under a rule needing approval."""
 
     __tablename__ = "points_claims"
     __table_args__ = (
-        ForeignKeyConstraint(["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]),
+        ForeignKeyConstraint(
+            ["account_id", "village_id"], ["points_accounts.id", "points_accounts.village_id"]
+        ),
         CheckConstraint(
-            "status IN ('submitted', 'pending', 'publicizing', 'approved', 'rejected', 'declined')", name="status_known"
+            "status IN ('submitted', 'pending', 'publicizing', 'approved', 'rejected', 'declined')",
+            name="status_known",
         ),
         CheckConstraint("(status = 'approved') = (entry_id IS NOT NULL)", name="approved_has_entry"),
         UniqueConstraint("request_key"),

@@ -38,7 +38,7 @@ class Redemption(VillageScoped, Base):
 
 
 class RedemptionLine(Base):
-    """Product name and unit price as they were at the counter, so later price changes never alter a receipt."""
+    """Product name and unit price as they were at the counter: later price changes never alter a receipt."""
 
     __tablename__ = "redemption_lines"
     __table_args__ = (

@@ -1,9 +1,8 @@
 """Staff accounts (role and village) and their API tokens; no business methods."""
 
+from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from flask_login import UserMixin
 
 from lovemart.authz import VILLAGE_ROLES, Role
 from lovemart.db import Base, UTCDateTime, utcnow

@@ -72,7 +72,9 @@ class Wish(VillageScoped, Base):
         CheckConstraint(_known("category", WishCategory), name="category_known"),
         CheckConstraint("text <> ''", name="text_not_empty"),
         CheckConstraint("status <> 'declined' OR decline_reason <> ''", name="declined_has_reason"),
-        CheckConstraint("status NOT IN ('pledged', 'fulfilled') OR donor_id IS NOT NULL", name="pledge_has_donor"),
+        CheckConstraint(
+            "status NOT IN ('pledged', 'fulfilled') OR donor_id IS NOT NULL", name="pledge_has_donor"
+        ),
         CheckConstraint("status <> 'fulfilled' OR fulfilled_at IS NOT NULL", name="fulfilled_has_time"),
         Index("ix_wishes_village_status", "village_id", "status"),
         Index("ix_wishes_household_id", "household_id"),

@@ -51,6 +51,15 @@ class ApplicationLine:
 
 
 @dataclass(frozen=True)
+class HeldLine:
+    """An award held under 公示后入账 (公示中): not in the balance until its notice's period has passed."""
+
+    created_at: datetime
+    rule_name: str
+    points: int
+
+
+@dataclass(frozen=True)
 class VillagerView:
     """Everything the villager's QR page shows, as plain values."""
 
@@ -61,6 +70,11 @@ class VillagerView:
     yuan: int
     entries: list[EntryLine]
     applications: list[ApplicationLine]
+    held: list[HeldLine]
+
+    @property
+    def held_points(self) -> int:
+        return sum(line.points for line in self.held)
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,8 @@ class AccountSummary:
 def villager_view(
     session: Session, card: Card, *, entries: int = RECENT_ENTRIES, applications: int = RECENT_APPLICATIONS
 ) -> VillagerView:
-    """The page behind an active card, in three statements (head, newest entries, newest applications)."""
+    """The page behind an active card, in four statements (head, newest entries, newest applications, and
+    the awards held 公示中: few, as they wait at most for the next notice's period)."""
     head = session.execute(
         select(Village.name, Village.yuan_per_point, PointsAccount.balance, Member.name)
         .select_from(PointsAccount)
@@ -107,6 +122,12 @@ def villager_view(
         .order_by(PointsClaim.id.desc())
         .limit(applications)
     ).all()
+    held_rows = session.execute(
+        select(PointsClaim.created_at, Rule.name, PointsClaim.points)
+        .join(Rule, Rule.id == PointsClaim.rule_id)
+        .where(PointsClaim.account_id == card.account_id, PointsClaim.status == ClaimStatus.PUBLICIZING.value)
+        .order_by(PointsClaim.id.desc())
+    ).all()
     return VillagerView(
         village_name=village_name,
         head_name=head_name or "",
@@ -118,6 +139,7 @@ def villager_view(
             ApplicationLine(at, rule_name, pts, status, str(ClaimStatus(status).label), reason)
             for at, rule_name, pts, status, reason in claim_rows
         ],
+        held=[HeldLine(at, rule_name, pts) for at, rule_name, pts in held_rows],
     )
 
 

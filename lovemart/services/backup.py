@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from lovemart.services import inventory, points, totals
+from lovemart.services import inventory, points, redemptions, totals
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def check(path: Path) -> Check:
             problems = [
                 *(f"ledger: village {p.village_id}: {p.what}" for p in points.verify(session)),
                 *(f"stock: product {p.product_id}: {p.what}" for p in inventory.verify(session)),
+                *(f"redemption {p.receipt_no}: {p.what}" for p in redemptions.verify(session)),
                 *(
                     f"totals: village {p.village_id} {p.month:%Y-%m}: {p.what}"
                     for p in totals.verify(session)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.authz import Role
-from lovemart.models import HouseholdStatus, User, Village
+from lovemart.models import HouseholdStatus, Notice, User, Village
 from lovemart.models.households import Gender, Relation
-from lovemart.services import cards, households, inspections, points, rules, users, villages
-from lovemart.services.households import HouseholdInput, MemberInput
+from lovemart.services import cards, households, inspections, notices, points, rules, users, villages
 from lovemart.services.errors import InsufficientPoints
+from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
 
 DEMO_PASSWORD = "demo1234"
@@ -78,7 +78,7 @@ ACCOUNTS = (
 
 
 def load(session: Session) -> list[tuple[str, str, str]]:
-    """Create whatever part of the demo is missing; returns (username, role label, village) of the accounts."""
+    """Create whatever part of the demo is missing; returns (username, role label, village) of accounts."""
     for plan in (ADAO, XIALIYUAN):
         if session.scalar(select(Village.id).where(Village.code == plan.code)) is None:
             _create_village(session, plan)
@@ -93,7 +93,25 @@ def load(session: Session) -> list[tuple[str, str, str]]:
                 display_name=display_name,
                 village=villages.by_code(session, village_code) if village_code else None,
             )
+    _last_month_notice(session)
     return [(u, str(r.label), v or "—") for u, _, r, v in ACCOUNTS]
+
+
+def _last_month_notice(session: Session) -> None:
+    """啊道村's notice (公示) for last month, compiled and published by the demo supervisor, once.
+
+    The demo's history is dated the day it is loaded, so on a fresh demo last month's notice lists no entries;
+    an installation loaded earlier shows them.
+    """
+    village = villages.by_code(session, ADAO.code)
+    start, end = notices.last_month(notices.local_today())
+    if session.scalar(select(Notice.id).where(Notice.village_id == village.id, Notice.period_start == start)):
+        return
+    supervisor = users.by_username(session, "supervisor")
+    draft = notices.compile(
+        session, actor=supervisor, village_id=village.id, period_start=start, period_end=end
+    )
+    notices.publish(session, actor=supervisor, village_id=village.id, notice_id=draft.id)
 
 
 def _create_village(session: Session, plan: VillagePlan) -> Village:
@@ -135,7 +153,9 @@ def _create_village(session: Session, plan: VillagePlan) -> Village:
                     number=f"{group_number:02d}{house:03d}",
                     group_id=groups[group_name].id,
                     address=f"{plan.name}{group_name}组{house}号",
-                    phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}" if rng.random() < 0.8 else "",
+                    phone=f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
+                    if rng.random() < 0.8
+                    else "",
                     status=statuses[index].value,
                 ),
                 members=_family(rng, sizes[index]),
@@ -151,14 +171,19 @@ def _points_history(session: Session, village: Village, rng: random.Random) -> N
     About one household in eight has not passed yet, so the demo shows refusals and the door-to-door round.
     """
     catalogue = rules.seed(session, actor=None, village_id=village.id)
-    everyday = [r for r in catalogue if not r.requires_approval and r.cap_per_month is None and not r.repeat_points]
+    everyday = [
+        r for r in catalogue if not r.requires_approval and r.cap_per_month is None and not r.repeat_points
+    ]
     carded = []
     for household in inspections.group_households(session, village_id=village.id, group_id=None):
         checks = dict.fromkeys(CHECK_COLUMNS, True)
         if rng.random() < 0.12:
             checks[rng.choice(CHECK_COLUMNS)] = False
         inspections.record(
-            session, actor=None, village_id=village.id, household_id=household.id,
+            session,
+            actor=None,
+            village_id=village.id,
+            household_id=household.id,
             data=InspectionInput(date(2026, 10, 15), "村两委检查组", checks),
         )
         if all(checks.values()):
@@ -168,7 +193,11 @@ def _points_history(session: Session, village: Village, rng: random.Random) -> N
         rule = rng.choice(everyday)
         try:
             points.award(
-                session, actor=None, village_id=village.id, household_id=rng.choice(carded), rule_id=rule.id,
+                session,
+                actor=None,
+                village_id=village.id,
+                household_id=rng.choice(carded),
+                rule_id=rule.id,
                 note="演示数据",
             )
         except InsufficientPoints:
@@ -194,19 +223,35 @@ def _family(rng: random.Random, size: int) -> list[MemberInput]:
     members = [_person(rng, surname, Relation.HEAD, head_male, head_year)]
     if size >= 2 and rng.random() < 0.9:
         spouse_surname = rng.choice(SURNAMES)
-        members.append(_person(rng, spouse_surname, Relation.SPOUSE, not head_male, head_year + rng.randint(-3, 3)))
+        members.append(
+            _person(rng, spouse_surname, Relation.SPOUSE, not head_male, head_year + rng.randint(-3, 3))
+        )
     elders_possible = head_year > 1965
     while len(members) < size:
         if elders_possible and rng.random() < 0.25:
-            members.append(_person(rng, surname, Relation.PARENT, rng.random() < 0.4, head_year - rng.randint(22, 32)))
+            members.append(
+                _person(rng, surname, Relation.PARENT, rng.random() < 0.4, head_year - rng.randint(22, 32))
+            )
             elders_possible = False
         elif head_year < 1965 and len(members) >= 3 and rng.random() < 0.5:
             members.append(
-                _person(rng, surname, Relation.GRANDCHILD, rng.random() < 0.5, min(2022, head_year + rng.randint(45, 60)))
+                _person(
+                    rng,
+                    surname,
+                    Relation.GRANDCHILD,
+                    rng.random() < 0.5,
+                    min(2022, head_year + rng.randint(45, 60)),
+                )
             )
         else:
             members.append(
-                _person(rng, surname, Relation.CHILD, rng.random() < 0.5, min(2023, head_year + rng.randint(20, 32)))
+                _person(
+                    rng,
+                    surname,
+                    Relation.CHILD,
+                    rng.random() < 0.5,
+                    min(2023, head_year + rng.randint(20, 32)),
+                )
             )
     return members
 

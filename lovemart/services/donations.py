@@ -25,7 +25,14 @@ class DonationOutcome:
 
 
 def save_donor(
-    session: Session, *, actor, village_id: int, name: str, kind: str, contact: str = "", phone: str = "",
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    name: str,
+    kind: str,
+    contact: str = "",
+    phone: str = "",
     donor_id: int | None = None,
 ) -> Donor:
     name = name.strip()
@@ -37,14 +44,20 @@ def save_donor(
     if clash is not None and clash != donor_id:
         raise InvalidInput(_l("已有同名捐赠方。"), field="name")
     if donor_id is None:
-        donor = Donor(village_id=village_id, name=name, kind=kind, contact=contact.strip(), phone=phone.strip())
+        donor = Donor(
+            village_id=village_id, name=name, kind=kind, contact=contact.strip(), phone=phone.strip()
+        )
         session.add(donor)
     else:
         donor = get_donor(session, village_id=village_id, donor_id=donor_id)
         donor.name, donor.kind, donor.contact, donor.phone = name, kind, contact.strip(), phone.strip()
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.DONOR_SAVE, subject=donor, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.DONOR_SAVE,
+        subject=donor,
+        village_id=village_id,
         data={"name": name, "kind": kind},
     )
     return donor
@@ -72,8 +85,14 @@ def create_fund(session: Session, *, actor, village_id: int, name: str, kind: st
     fund = Fund(village_id=village_id, name=name, kind=kind, balance_fen=0)
     session.add(fund)
     session.flush()
-    audit.record(session, actor=actor, tag=AuditTag.FUND_CREATE, subject=fund, village_id=village_id,
-                 data={"name": name, "kind": kind})
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.FUND_CREATE,
+        subject=fund,
+        village_id=village_id,
+        data={"name": name, "kind": kind},
+    )
     return fund
 
 
@@ -89,24 +108,51 @@ def get_fund(session: Session, *, village_id: int, fund_id: int) -> Fund:
 
 
 def receive_goods(
-    session: Session, *, actor, village_id: int, donor_id: int, received_on: date, lines: list[StockInLine],
-    note: str = "", request_key: str | None = None,
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    donor_id: int,
+    received_on: date,
+    lines: list[StockInLine],
+    note: str = "",
+    request_key: str | None = None,
 ) -> DonationOutcome:
     """A donation of goods: the donation with its receipt number (捐赠凭证) and one stock-in per line."""
     if request_key and (done := _replayed(session, request_key, donor_id)):
-        return DonationOutcome(done, list(session.scalars(
-            select(StockMovement).where(StockMovement.donation_id == done.id).order_by(StockMovement.id))))
+        return DonationOutcome(
+            done,
+            list(
+                session.scalars(
+                    select(StockMovement)
+                    .where(StockMovement.donation_id == done.id)
+                    .order_by(StockMovement.id)
+                )
+            ),
+        )
     donation = _donation(session, actor, village_id, donor_id, "goods", received_on, None, note, request_key)
     movements = inventory.stock_in(
-        session, actor=actor, village_id=village_id, lines=lines, donation_id=donation.id,
+        session,
+        actor=actor,
+        village_id=village_id,
+        lines=lines,
+        donation_id=donation.id,
         note=str(_l("捐赠入库")),
     )
     return DonationOutcome(donation, movements)
 
 
 def receive_money(
-    session: Session, *, actor, village_id: int, donor_id: int, fund_id: int, amount_fen: int, received_on: date,
-    note: str = "", request_key: str | None = None,
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    donor_id: int,
+    fund_id: int,
+    amount_fen: int,
+    received_on: date,
+    note: str = "",
+    request_key: str | None = None,
 ) -> Donation:
     """A donation of money, credited to a fund."""
     if request_key and (done := _replayed(session, request_key, donor_id)):
@@ -114,25 +160,43 @@ def receive_money(
     if amount_fen <= 0:
         raise InvalidInput(_l("捐款金额必须大于零。"), field="amount")
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
-    donation = _donation(session, actor, village_id, donor_id, "money", received_on, amount_fen, note, request_key)
+    donation = _donation(
+        session, actor, village_id, donor_id, "money", received_on, amount_fen, note, request_key
+    )
     _move_fund(session, actor, fund, amount_fen, kind="income", donation_id=donation.id, note=note)
     return donation
 
 
-def add_funding(session: Session, *, actor, village_id: int, fund_id: int, amount_fen: int, note: str) -> FundMovement:
+def add_funding(
+    session: Session, *, actor, village_id: int, fund_id: int, amount_fen: int, note: str
+) -> FundMovement:
     """Money allocated to a fund by its source (扶贫局资助, 民政补贴, 村集体)."""
     if amount_fen <= 0:
         raise InvalidInput(_l("金额必须大于零。"), field="amount")
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
     movement = _move_fund(session, actor, fund, amount_fen, kind="income", note=note)
-    audit.record(session, actor=actor, tag=AuditTag.FUND_INCOME, subject=movement, village_id=village_id,
-                 data={"fund_id": fund.id, "amount_fen": amount_fen, "note": note.strip()})
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.FUND_INCOME,
+        subject=movement,
+        village_id=village_id,
+        data={"fund_id": fund.id, "amount_fen": amount_fen, "note": note.strip()},
+    )
     return movement
 
 
 def purchase(
-    session: Session, *, actor, village_id: int, fund_id: int, bought_on: date, lines: list[StockInLine],
-    supplier: str = "", note: str = "", request_key: str | None = None,
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    fund_id: int,
+    bought_on: date,
+    lines: list[StockInLine],
+    supplier: str = "",
+    note: str = "",
+    request_key: str | None = None,
 ) -> Purchase:
     """Goods bought with a fund's money: the fund pays the sum of the lines' costs, the goods come in."""
     if request_key and (done := session.scalar(select(Purchase).where(Purchase.request_key == request_key))):
@@ -146,21 +210,41 @@ def purchase(
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
     total = sum(line.cost_fen for line in lines)
     bought = Purchase(
-        village_id=village_id, fund_id=fund.id, supplier=supplier.strip(), total_fen=total, bought_on=bought_on,
-        note=note.strip(), request_key=request_key, recorded_by_id=_id(actor),
+        village_id=village_id,
+        fund_id=fund.id,
+        supplier=supplier.strip(),
+        total_fen=total,
+        bought_on=bought_on,
+        note=note.strip(),
+        request_key=request_key,
+        recorded_by_id=_id(actor),
     )
     session.add(bought)
     session.flush()
     _move_fund(session, actor, fund, -total, kind="purchase", purchase_id=bought.id, note=supplier)
-    inventory.stock_in(session, actor=actor, village_id=village_id, lines=lines, purchase_id=bought.id,
-                       note=str(_l("采购入库")))
-    audit.record(session, actor=actor, tag=AuditTag.PURCHASE_RECORD, subject=bought, village_id=village_id,
-                 data={"fund_id": fund.id, "total_fen": total})
+    inventory.stock_in(
+        session,
+        actor=actor,
+        village_id=village_id,
+        lines=lines,
+        purchase_id=bought.id,
+        note=str(_l("采购入库")),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.PURCHASE_RECORD,
+        subject=bought,
+        village_id=village_id,
+        data={"fund_id": fund.id, "total_fen": total},
+    )
     return bought
 
 
 def get_donation(session: Session, *, village_id: int, donation_id: int) -> Donation:
-    donation = session.scalar(select(Donation).where(Donation.id == donation_id, Donation.village_id == village_id))
+    donation = session.scalar(
+        select(Donation).where(Donation.id == donation_id, Donation.village_id == village_id)
+    )
     if donation is None:
         raise NotFound()
     return donation
@@ -169,14 +253,20 @@ def get_donation(session: Session, *, village_id: int, donation_id: int) -> Dona
 def what_it_became(session: Session, *, village_id: int, donation_id: int) -> list[StockMovement]:
     """The stock-ins a donation of goods became."""
     get_donation(session, village_id=village_id, donation_id=donation_id)
-    return list(session.scalars(
-        select(StockMovement).where(StockMovement.donation_id == donation_id).order_by(StockMovement.id)))
+    return list(
+        session.scalars(
+            select(StockMovement).where(StockMovement.donation_id == donation_id).order_by(StockMovement.id)
+        )
+    )
 
 
 def fund_movements(session: Session, *, village_id: int, fund_id: int) -> list[FundMovement]:
     get_fund(session, village_id=village_id, fund_id=fund_id)
-    return list(session.scalars(
-        select(FundMovement).where(FundMovement.fund_id == fund_id).order_by(FundMovement.id.desc())))
+    return list(
+        session.scalars(
+            select(FundMovement).where(FundMovement.fund_id == fund_id).order_by(FundMovement.id.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -208,8 +298,9 @@ class GoodsLine:
     product: Product
 
 
-def goods_lines(session: Session, *, village_id: int, donation_id: int | None = None,
-                purchase_id: int | None = None) -> list[GoodsLine]:
+def goods_lines(
+    session: Session, *, village_id: int, donation_id: int | None = None, purchase_id: int | None = None
+) -> list[GoodsLine]:
     """The stock-ins a donation of goods (or a purchase) became, with their products."""
     if donation_id is not None:
         get_donation(session, village_id=village_id, donation_id=donation_id)
@@ -323,25 +414,46 @@ def _group_words(group: int) -> str:
     return words
 
 
-def _donation(session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key) -> Donation:
+def _donation(
+    session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key
+) -> Donation:
     donor = get_donor(session, village_id=village_id, donor_id=donor_id)
     book = points.lock_book(session, village_id)
     book.donation_count += 1
     donation = Donation(
-        village_id=village_id, donor_id=donor.id, kind=kind, receipt_no=f"JZ{book.donation_count:05d}",
-        received_on=received_on, amount_fen=amount_fen, note=note.strip(), request_key=request_key,
+        village_id=village_id,
+        donor_id=donor.id,
+        kind=kind,
+        receipt_no=f"JZ{book.donation_count:05d}",
+        received_on=received_on,
+        amount_fen=amount_fen,
+        note=note.strip(),
+        request_key=request_key,
         recorded_by_id=_id(actor),
     )
     session.add(donation)
     session.flush()
-    totals.add(session, village_id=village_id, month=totals.month_of(received_on), donation_count=1,
-               donation_fen=amount_fen or 0)
-    audit.record(session, actor=actor, tag=AuditTag.DONATION_RECORD, subject=donation, village_id=village_id,
-                 data={"donor": donor.name, "kind": kind, "amount_fen": amount_fen, "receipt_no": donation.receipt_no})
+    totals.add(
+        session,
+        village_id=village_id,
+        month=totals.month_of(received_on),
+        donation_count=1,
+        donation_fen=amount_fen or 0,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.DONATION_RECORD,
+        subject=donation,
+        village_id=village_id,
+        data={"donor": donor.name, "kind": kind, "amount_fen": amount_fen, "receipt_no": donation.receipt_no},
+    )
     return donation
 
 
-def _move_fund(session: Session, actor, fund: Fund, amount_fen: int, *, kind: str, note: str = "", **links) -> FundMovement:
+def _move_fund(
+    session: Session, actor, fund: Fund, amount_fen: int, *, kind: str, note: str = "", **links
+) -> FundMovement:
     balance = session.execute(
         update(Fund)
         .where(Fund.id == fund.id, Fund.balance_fen + amount_fen >= 0)
@@ -354,8 +466,15 @@ def _move_fund(session: Session, actor, fund: Fund, amount_fen: int, *, kind: st
         raise FundTooLow(fund=fund.name, needed=yuan(-amount_fen), available=yuan(fund.balance_fen))
     fund.balance_fen = balance
     movement = FundMovement(
-        village_id=fund.village_id, fund_id=fund.id, kind=kind, amount_fen=amount_fen, balance_after_fen=balance,
-        note=note.strip(), recorded_by_id=_id(actor), created_at=utcnow(), **links,
+        village_id=fund.village_id,
+        fund_id=fund.id,
+        kind=kind,
+        amount_fen=amount_fen,
+        balance_after_fen=balance,
+        note=note.strip(),
+        recorded_by_id=_id(actor),
+        created_at=utcnow(),
+        **links,
     )
     session.add(movement)
     session.flush()

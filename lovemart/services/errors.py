@@ -155,3 +155,50 @@ class FundTooLow(DomainError):
 class RedemptionCancelled(DomainError):
     code = "redemption_cancelled"
     template = _l("这笔兑换已经退货撤销了。")
+
+
+class NoticePeriodInvalid(DomainError):
+    code = "notice_period_invalid"
+    status = 422
+    template = _l("%(reason)s")
+
+
+class NoticeAlreadyPublished(DomainError):
+    code = "notice_already_published"
+    template = _l("%(start)s 至 %(end)s 的公示已经发布，不能再改动。")
+
+
+class NoticeChanged(DomainError):
+    code = "notice_changed"
+    template = _l("草稿生成后台账又有变化，请重新生成草稿，核对后再发布。")
+
+
+class ObjectionPeriodOver(DomainError):
+    code = "objection_period_over"
+    template = _l("这期公示的异议期已经结束，不能再提出异议。")
+
+
+class LineNotInNotice(DomainError):
+    code = "line_not_in_notice"
+    status = 422
+    template = _l("这期公示中没有您家的这条记录，或这条记录不能提出异议。")
+
+
+class AlreadyObjected(DomainError):
+    code = "already_objected"
+    template = _l("您已经对这条记录提出过异议，请等待答复。")
+
+
+class ObjectionAnswered(DomainError):
+    code = "objection_answered"
+    template = _l("这条异议已经答复过了。")
+
+
+class TooManyWishes(DomainError):
+    code = "too_many_wishes"
+    template = _l("每户最多同时有 %(limit)d 个未实现的心愿，请等已有心愿实现后再提。")
+
+
+class WishNotInState(DomainError):
+    code = "wish_not_in_state"
+    template = _l("这个心愿当前状态为“%(status)s”，不能进行这项操作。")

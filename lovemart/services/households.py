@@ -97,7 +97,9 @@ def create(
     session.add(household)
     session.flush()
     for position, member in enumerate(members):
-        session.add(Member(village_id=village_id, household_id=household.id, position=position, **asdict(member)))
+        session.add(
+            Member(village_id=village_id, household_id=household.id, position=position, **asdict(member))
+        )
     session.flush()
     audit.record(
         session,
@@ -133,9 +135,7 @@ def set_active(session: Session, *, actor, village_id: int, household_id: int, a
     return household
 
 
-def add_member(
-    session: Session, *, actor, village_id: int, household_id: int, member: MemberInput
-) -> Member:
+def add_member(session: Session, *, actor, village_id: int, household_id: int, member: MemberInput) -> Member:
     household = get(session, village_id=village_id, household_id=household_id)
     _check_members([*[_member_input(m) for m in household.members], member])
     row = Member(
@@ -199,7 +199,8 @@ def remove_member(session: Session, *, actor, village_id: int, household_id: int
 
 def group_by_name(session: Session, *, village_id: int) -> dict[str, VillagerGroup]:
     return {
-        g.name: g for g in session.scalars(select(VillagerGroup).where(VillagerGroup.village_id == village_id))
+        g.name: g
+        for g in session.scalars(select(VillagerGroup).where(VillagerGroup.village_id == village_id))
     }
 
 

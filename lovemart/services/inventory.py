@@ -80,7 +80,9 @@ def get_zone(session: Session, *, village_id: int, zone_id: int) -> Zone:
     return _zone(session, village_id, zone_id)
 
 
-def save_zone(session: Session, *, actor, village_id: int, name: str, zone_id: int | None = None, active=True) -> Zone:
+def save_zone(
+    session: Session, *, actor, village_id: int, name: str, zone_id: int | None = None, active=True
+) -> Zone:
     """Create a zone, or rename / (de)activate one."""
     name = name.strip()
     if not name:
@@ -97,7 +99,11 @@ def save_zone(session: Session, *, actor, village_id: int, name: str, zone_id: i
         zone.name, zone.active = name, active
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.ZONE_SAVE, subject=zone, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.ZONE_SAVE,
+        subject=zone,
+        village_id=village_id,
         data={"name": name, "active": active},
     )
     return zone
@@ -109,13 +115,19 @@ def create_product(session: Session, *, actor, village_id: int, data: ProductInp
     session.add(product)
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.PRODUCT_CREATE, subject=product, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.PRODUCT_CREATE,
+        subject=product,
+        village_id=village_id,
         data={"after": _product_dict(product)},
     )
     return product
 
 
-def update_product(session: Session, *, actor, village_id: int, product_id: int, data: ProductInput) -> Product:
+def update_product(
+    session: Session, *, actor, village_id: int, product_id: int, data: ProductInput
+) -> Product:
     """Edit a product's details; its stock only ever moves through movements."""
     product = get_product(session, village_id=village_id, product_id=product_id)
     data = _checked_product(session, village_id, data, product_id=product_id)
@@ -124,21 +136,32 @@ def update_product(session: Session, *, actor, village_id: int, product_id: int,
         setattr(product, field, value)
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.PRODUCT_UPDATE, subject=product, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.PRODUCT_UPDATE,
+        subject=product,
+        village_id=village_id,
         data=audit.changes(before, _product_dict(product)),
     )
     return product
 
 
 def get_product(session: Session, *, village_id: int, product_id: int) -> Product:
-    product = session.scalar(select(Product).where(Product.id == product_id, Product.village_id == village_id))
+    product = session.scalar(
+        select(Product).where(Product.id == product_id, Product.village_id == village_id)
+    )
     if product is None:
         raise NotFound()
     return product
 
 
 def catalogue(
-    session: Session, *, village_id: int, zone_id: int | None = None, search: str = "", active_only: bool = True
+    session: Session,
+    *,
+    village_id: int,
+    zone_id: int | None = None,
+    search: str = "",
+    active_only: bool = True,
 ) -> list[Product]:
     return list(session.scalars(_catalogue_stmt(village_id, zone_id, search, active_only)))
 
@@ -188,36 +211,62 @@ def stock_in(
     if not lines:
         raise InvalidInput(_l("请至少填写一种商品。"), field="lines")
     movements = []
-    for line in sorted(lines, key=lambda l: l.product_id):  # fixed lock order
+    for line in sorted(lines, key=lambda line: line.product_id):  # fixed lock order
         if line.quantity <= 0:
             raise InvalidInput(_l("进货数量必须大于零。"), field="quantity")
         movements.append(
             move(
-                session, actor=actor, village_id=village_id, product_id=line.product_id, quantity=line.quantity,
-                kind=MovementKind.STOCK_IN, use_by=line.use_by, cost_fen=line.cost_fen, donation_id=donation_id,
-                purchase_id=purchase_id, note=note,
+                session,
+                actor=actor,
+                village_id=village_id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                kind=MovementKind.STOCK_IN,
+                use_by=line.use_by,
+                cost_fen=line.cost_fen,
+                donation_id=donation_id,
+                purchase_id=purchase_id,
+                note=note,
             )
         )
     audit.record(
-        session, actor=actor, tag=AuditTag.STOCK_IN, subject=movements[0], village_id=village_id,
-        data={"lines": [[m.product_id, m.quantity] for m in movements], "donation_id": donation_id,
-              "purchase_id": purchase_id},
+        session,
+        actor=actor,
+        tag=AuditTag.STOCK_IN,
+        subject=movements[0],
+        village_id=village_id,
+        data={
+            "lines": [[m.product_id, m.quantity] for m in movements],
+            "donation_id": donation_id,
+            "purchase_id": purchase_id,
+        },
     )
     return movements
 
 
-def write_off(session: Session, *, actor, village_id: int, product_id: int, quantity: int, reason: str) -> StockMovement:
+def write_off(
+    session: Session, *, actor, village_id: int, product_id: int, quantity: int, reason: str
+) -> StockMovement:
     """报损: damaged or expired goods leave the stock, with a reason."""
     if quantity <= 0:
         raise InvalidInput(_l("报损数量必须大于零。"), field="quantity")
     if not reason.strip():
         raise InvalidInput(_l("请填写报损原因。"), field="reason")
     movement = move(
-        session, actor=actor, village_id=village_id, product_id=product_id, quantity=-quantity,
-        kind=MovementKind.WRITE_OFF, note=reason.strip(),
+        session,
+        actor=actor,
+        village_id=village_id,
+        product_id=product_id,
+        quantity=-quantity,
+        kind=MovementKind.WRITE_OFF,
+        note=reason.strip(),
     )
     audit.record(
-        session, actor=actor, tag=AuditTag.STOCK_WRITE_OFF, subject=movement, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.STOCK_WRITE_OFF,
+        subject=movement,
+        village_id=village_id,
         data={"product_id": product_id, "quantity": quantity, "reason": reason.strip()},
     )
     return movement
@@ -250,8 +299,14 @@ def move(
         raise OutOfStock(product=product.name, wanted=-quantity, left=product.stock)
     product.stock = stock_after
     movement = StockMovement(
-        village_id=village_id, product_id=product.id, kind=kind.value, quantity=quantity, stock_after=stock_after,
-        recorded_by_id=actor.id if actor is not None else None, created_at=utcnow(), **links,
+        village_id=village_id,
+        product_id=product.id,
+        kind=kind.value,
+        quantity=quantity,
+        stock_after=stock_after,
+        recorded_by_id=actor.id if actor is not None else None,
+        created_at=utcnow(),
+        **links,
     )
     session.add(movement)
     session.flush()
@@ -331,7 +386,8 @@ def stock_in_sources(session: Session, *, village_id: int, product_id: int) -> l
         .outerjoin(Purchase, Purchase.id == StockMovement.purchase_id)
         .outerjoin(Fund, Fund.id == Purchase.fund_id)
         .where(
-            StockMovement.village_id == village_id, StockMovement.product_id == product_id,
+            StockMovement.village_id == village_id,
+            StockMovement.product_id == product_id,
             StockMovement.kind == MovementKind.STOCK_IN.value,
         )
         .group_by(Donor.name, Fund.name)
@@ -343,7 +399,9 @@ def stock_in_sources(session: Session, *, village_id: int, product_id: int) -> l
     return sorted(totals, key=lambda t: (-t.quantity, t.kind, t.name))
 
 
-def expiring(session: Session, *, village_id: int, today: date, days: int = USE_BY_WARNING_DAYS) -> list[tuple]:
+def expiring(
+    session: Session, *, village_id: int, today: date, days: int = USE_BY_WARNING_DAYS
+) -> list[tuple]:
     """(product, earliest use-by) for products in stock whose latest stock-ins carry a use-by date within
     `days` (or already past). The newest stock-ins are sold last, so the earliest date is the one to watch."""
     horizon = today + timedelta(days=days)
@@ -351,8 +409,11 @@ def expiring(session: Session, *, village_id: int, today: date, days: int = USE_
         select(Product, func.min(StockMovement.use_by))
         .join(StockMovement, StockMovement.product_id == Product.id)
         .where(
-            Product.village_id == village_id, Product.stock > 0, StockMovement.kind == MovementKind.STOCK_IN.value,
-            StockMovement.use_by.is_not(None), StockMovement.use_by <= horizon,
+            Product.village_id == village_id,
+            Product.stock > 0,
+            StockMovement.kind == MovementKind.STOCK_IN.value,
+            StockMovement.use_by.is_not(None),
+            StockMovement.use_by <= horizon,
         )
         .group_by(Product.id)
         .order_by(func.min(StockMovement.use_by))
@@ -364,7 +425,9 @@ def low_stock(session: Session, *, village_id: int) -> list[Product]:
     return list(
         session.scalars(
             select(Product)
-            .where(Product.village_id == village_id, Product.active.is_(True), Product.stock <= Product.low_stock)
+            .where(
+                Product.village_id == village_id, Product.active.is_(True), Product.stock <= Product.low_stock
+            )
             .order_by(Product.stock, Product.name)
         )
     )
@@ -384,13 +447,19 @@ def start_stocktake(session: Session, *, actor, village_id: int, zone_id: int | 
         session.add(StocktakeLine(stocktake_id=stocktake.id, product_id=product.id, expected=product.stock))
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.STOCKTAKE_START, subject=stocktake, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.STOCKTAKE_START,
+        subject=stocktake,
+        village_id=village_id,
         data={"zone_id": zone_id},
     )
     return stocktake
 
 
-def record_counts(session: Session, *, village_id: int, stocktake_id: int, counts: dict[int, int | None]) -> Stocktake:
+def record_counts(
+    session: Session, *, village_id: int, stocktake_id: int, counts: dict[int, int | None]
+) -> Stocktake:
     stocktake = _open_stocktake(session, village_id, stocktake_id)
     lines = {line.product_id: line for line in stocktake_lines(session, stocktake.id)}
     for product_id, counted in counts.items():
@@ -414,7 +483,7 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
     if all(line.counted is None for line in lines):
         raise InvalidInput(_l("还没有填写任何盘点数量。"), field="counts")
     adjustments = []
-    for line in sorted(lines, key=lambda l: l.product_id):
+    for line in sorted(lines, key=lambda line: line.product_id):
         if line.counted is None:
             continue
         product = get_product(session, village_id=village_id, product_id=line.product_id)
@@ -422,8 +491,14 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
         if difference:
             adjustments.append(
                 move(
-                    session, actor=actor, village_id=village_id, product_id=product.id, quantity=difference,
-                    kind=MovementKind.ADJUSTMENT, stocktake_id=stocktake.id, note=str(_l("盘点调整")),
+                    session,
+                    actor=actor,
+                    village_id=village_id,
+                    product_id=product.id,
+                    quantity=difference,
+                    kind=MovementKind.ADJUSTMENT,
+                    stocktake_id=stocktake.id,
+                    note=str(_l("盘点调整")),
                 )
             )
     stocktake.status = "confirmed"
@@ -431,7 +506,11 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
     stocktake.confirmed_at = utcnow()
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.STOCKTAKE_CONFIRM, subject=stocktake, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.STOCKTAKE_CONFIRM,
+        subject=stocktake,
+        village_id=village_id,
         data={"adjustments": [[m.product_id, m.quantity] for m in adjustments]},
     )
     return adjustments
@@ -518,7 +597,9 @@ def get_stocktake(session: Session, *, village_id: int, stocktake_id: int) -> St
 
 def stocktake_lines(session: Session, stocktake_id: int) -> list[StocktakeLine]:
     return list(
-        session.scalars(select(StocktakeLine).where(StocktakeLine.stocktake_id == stocktake_id).order_by(StocktakeLine.id))
+        session.scalars(
+            select(StocktakeLine).where(StocktakeLine.stocktake_id == stocktake_id).order_by(StocktakeLine.id)
+        )
     )
 
 
@@ -536,7 +617,9 @@ def verify(session: Session, *, village_ids: list[int] | None = None) -> list[St
     """Every product's stored stock against the sum of its movements."""
     sums = dict(
         session.execute(
-            select(StockMovement.product_id, func.sum(StockMovement.quantity)).group_by(StockMovement.product_id)
+            select(StockMovement.product_id, func.sum(StockMovement.quantity)).group_by(
+                StockMovement.product_id
+            )
         ).all()
     )
     stmt = select(Product).order_by(Product.id)
@@ -547,14 +630,18 @@ def verify(session: Session, *, village_ids: list[int] | None = None) -> list[St
         total = sums.get(product.id, 0) or 0
         if total != product.stock:
             problems.append(
-                StockDiscrepancy(product.village_id, product.id, f"stock {product.stock} ≠ sum of movements {total}")
+                StockDiscrepancy(
+                    product.village_id, product.id, f"stock {product.stock} ≠ sum of movements {total}"
+                )
             )
     return problems
 
 
 def recompute_level(session: Session, product_id: int) -> int:
     return session.scalar(
-        select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(StockMovement.product_id == product_id)
+        select(func.coalesce(func.sum(StockMovement.quantity), 0)).where(
+            StockMovement.product_id == product_id
+        )
     )
 
 
@@ -597,8 +684,12 @@ def _open_stocktake(session: Session, village_id: int, stocktake_id: int) -> Sto
 
 def _product_dict(product: Product) -> dict:
     return {
-        "name": product.name, "zone_id": product.zone_id, "unit": product.unit,
-        "points_price": product.points_price, "barcode": product.barcode, "low_stock": product.low_stock,
+        "name": product.name,
+        "zone_id": product.zone_id,
+        "unit": product.unit,
+        "points_price": product.points_price,
+        "barcode": product.barcode,
+        "low_stock": product.low_stock,
         "active": product.active,
     }
 

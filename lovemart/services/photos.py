@@ -37,7 +37,9 @@ def store(root: Path, *, village_id: int, data: bytes) -> str:
                 raise InvalidInput(_l("照片像素过大。"), field="photo")
             image.load()
             clean = ImageOps.exif_transpose(image).convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        raise InvalidInput(_l("照片像素过大。"), field="photo") from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise InvalidInput(_l("无法识别该照片，请上传 JPG 或 PNG 图片。"), field="photo") from error
     clean.thumbnail((LONG_SIDE, LONG_SIDE))
     name = secrets.token_hex(_NAME_LENGTH // 2)

@@ -97,7 +97,11 @@ def credit_base(session: Session, *, actor, village: Village, account: PointsAcc
     if village.base_points <= 0:
         return None
     entry = append_entry(
-        session, recorded_by_id=_id(actor), account=account, points=village.base_points, kind=EntryKind.BASE,
+        session,
+        recorded_by_id=_id(actor),
+        account=account,
+        points=village.base_points,
+        kind=EntryKind.BASE,
         note=str(_l("发卡基础积分")),
     )
     _audit_entry(session, actor, entry)
@@ -136,18 +140,35 @@ def award(
     if rule.requires_approval or held:
         status = ClaimStatus.PENDING if rule.requires_approval else ClaimStatus.PUBLICIZING
         claim = PointsClaim(
-            village_id=village_id, account_id=account.id, rule_id=rule.id, points=points, note=note.strip(),
-            evidence=evidence, status=status.value, recorded_by_id=_id(actor), request_key=request_key,
+            village_id=village_id,
+            account_id=account.id,
+            rule_id=rule.id,
+            points=points,
+            note=note.strip(),
+            evidence=evidence,
+            status=status.value,
+            recorded_by_id=_id(actor),
+            request_key=request_key,
         )
         session.add(claim)
         session.flush()
         audit.record(
-            session, actor=actor, tag=AuditTag.CLAIM_CREATE, subject=claim, village_id=village_id,
+            session,
+            actor=actor,
+            tag=AuditTag.CLAIM_CREATE,
+            subject=claim,
+            village_id=village_id,
             data={"household_id": household_id, "rule": rule.name, "points": points, "status": status.value},
         )
         return Recorded(claim=claim)
     entry = append_entry(
-        session, recorded_by_id=_id(actor), account=account, points=points, rule=rule, note=note, evidence=evidence,
+        session,
+        recorded_by_id=_id(actor),
+        account=account,
+        points=points,
+        rule=rule,
+        note=note,
+        evidence=evidence,
         request_key=request_key,
     )
     _audit_entry(session, actor, entry)
@@ -181,7 +202,12 @@ def award_batch(
 def _award_in_batch(session, actor, village_id, household_id, rule_id, note, request_key) -> Recorded:
     try:
         return award(
-            session, actor=actor, village_id=village_id, household_id=household_id, rule_id=rule_id, note=note,
+            session,
+            actor=actor,
+            village_id=village_id,
+            household_id=household_id,
+            rule_id=rule_id,
+            note=note,
             request_key=f"{request_key}:{household_id}" if request_key else None,
         )
     except (NotFound, RuleRetired):
@@ -194,7 +220,9 @@ def _award_in_batch(session, actor, village_id, household_id, rule_id, note, req
             .where(Household.id == household_id, Household.village_id == village_id)
         ).one()
         reason = str(_l("%(number)s 号 %(head)s 户：%(reason)s本批全部未记入。")) % {
-            "number": number, "head": head or "", "reason": error.message,
+            "number": number,
+            "head": head or "",
+            "reason": error.message,
         }
         raise InvalidInput(reason, field="households") from error
 
@@ -225,7 +253,9 @@ def append_reversal(
     if not reason:
         raise InvalidInput(_l("请填写冲正原因。"), field="reason")
     lock_book(session, original.village_id)  # serialise two reversals of one entry: the second sees the first
-    if request_key and (done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))):
+    if request_key and (
+        done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))
+    ):
         if done.reversal_of_id != original.id:
             raise IdempotencyConflict()
         return done
@@ -235,12 +265,24 @@ def append_reversal(
         raise AlreadyReversed()
     account = session.get(PointsAccount, original.account_id)
     entry = append_entry(
-        session, recorded_by_id=_id(actor), account=account, points=-original.points, kind=EntryKind.REVERSAL,
-        rule_id=original.rule_id, rule_name=original.rule_name, note=reason, reversal_of=original,
-        request_key=request_key, allow_negative=True,
+        session,
+        recorded_by_id=_id(actor),
+        account=account,
+        points=-original.points,
+        kind=EntryKind.REVERSAL,
+        rule_id=original.rule_id,
+        rule_name=original.rule_name,
+        note=reason,
+        reversal_of=original,
+        request_key=request_key,
+        allow_negative=True,
     )
     audit.record(
-        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_REVERSE, subject=entry, village_id=original.village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.LEDGER_ENTRY_REVERSE,
+        subject=entry,
+        village_id=original.village_id,
         data={"reversal_of": original.id, "points": entry.points, "reason": reason},
     )
     return entry
@@ -276,13 +318,24 @@ def apply(
         raise InvalidInput(_l("请简要说明做了什么好事。"), field="note")
     account = _usable_account(session, village_id, household_id)
     claim = PointsClaim(
-        village_id=village_id, account_id=account.id, rule_id=rule.id, points=rule.points, note=note,
-        evidence=evidence, status=ClaimStatus.SUBMITTED.value, from_villager=True, request_key=request_key,
+        village_id=village_id,
+        account_id=account.id,
+        rule_id=rule.id,
+        points=rule.points,
+        note=note,
+        evidence=evidence,
+        status=ClaimStatus.SUBMITTED.value,
+        from_villager=True,
+        request_key=request_key,
     )
     session.add(claim)
     session.flush()
     audit.record(
-        session, actor=None, tag=AuditTag.CLAIM_CREATE, subject=claim, village_id=village_id,
+        session,
+        actor=None,
+        tag=AuditTag.CLAIM_CREATE,
+        subject=claim,
+        village_id=village_id,
         data={"household_id": household_id, "rule": rule.name, "points": rule.points, "from_villager": True},
     )
     return claim
@@ -299,7 +352,11 @@ def accept(session: Session, *, actor, village_id: int, claim_id: int) -> Points
         claim.status = ClaimStatus.PENDING.value
         session.flush()
         audit.record(
-            session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=village_id,
+            session,
+            actor=actor,
+            tag=AuditTag.CLAIM_APPROVE,
+            subject=claim,
+            village_id=village_id,
             data={"status": claim.status},
         )
         return claim
@@ -341,8 +398,12 @@ def reject(
     claim.decided_at = utcnow()
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.CLAIM_DECLINE if declined else AuditTag.CLAIM_REJECT, subject=claim,
-        village_id=village_id, data={"reason": reason},
+        session,
+        actor=actor,
+        tag=AuditTag.CLAIM_DECLINE if declined else AuditTag.CLAIM_REJECT,
+        subject=claim,
+        village_id=village_id,
+        data={"reason": reason},
     )
     return claim
 
@@ -466,13 +527,18 @@ def entry_rows(session: Session, *, village_id: int, entries: list[LedgerEntry])
     """The given entries with their household, recorder, approver and reversal (if any)."""
     labels = household_labels(session, village_id=village_id, account_ids={e.account_id for e in entries})
     names = user_names(session, {e.recorded_by_id for e in entries} | {e.approved_by_id for e in entries})
-    reversals = dict(
-        session.execute(
-            select(LedgerEntry.reversal_of_id, LedgerEntry.id).where(
-                LedgerEntry.village_id == village_id, LedgerEntry.reversal_of_id.in_([e.id for e in entries])
-            )
-        ).all()
-    ) if entries else {}
+    reversals = (
+        dict(
+            session.execute(
+                select(LedgerEntry.reversal_of_id, LedgerEntry.id).where(
+                    LedgerEntry.village_id == village_id,
+                    LedgerEntry.reversal_of_id.in_([e.id for e in entries]),
+                )
+            ).all()
+        )
+        if entries
+        else {}
+    )
     return [
         EntryRow(
             entry=e,
@@ -555,7 +621,11 @@ def open_claim_count(session: Session, *, village_id: int, status: ClaimStatus) 
 def _label_select(village_id: int):
     return (
         select(
-            PointsAccount.id, PointsAccount.balance, Household.id, Household.number, Member.name,
+            PointsAccount.id,
+            PointsAccount.balance,
+            Household.id,
+            Household.number,
+            Member.name,
             VillagerGroup.name,
         )
         .join(Household, (Household.id == PointsAccount.household_id) & (Household.village_id == village_id))
@@ -568,7 +638,11 @@ def _label_select(village_id: int):
 def _label(row) -> HouseholdLabel:
     account_id, balance, household_id, number, head, group = row
     return HouseholdLabel(
-        household_id=household_id, number=number, head=head or "", group=group, account_id=account_id,
+        household_id=household_id,
+        number=number,
+        head=head or "",
+        group=group,
+        account_id=account_id,
         balance=balance,
     )
 
@@ -576,7 +650,9 @@ def _label(row) -> HouseholdLabel:
 def _accounts_matching(village_id: int, term: str):
     """Accounts whose household number, or a member's name, contains `term`."""
     like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    by_member = select(Member.household_id).where(Member.village_id == village_id, Member.name.like(like, escape="\\"))
+    by_member = select(Member.household_id).where(
+        Member.village_id == village_id, Member.name.like(like, escape="\\")
+    )
     households = select(Household.id).where(
         Household.village_id == village_id,
         or_(Household.number.like(like, escape="\\"), Household.id.in_(by_member)),
@@ -619,7 +695,11 @@ def _verify_chain(session: Session, book: LedgerBook) -> list[Discrepancy]:
     stmt = select(LedgerEntry).where(LedgerEntry.village_id == book.village_id).order_by(LedgerEntry.seq)
     for entry in session.scalars(stmt.execution_options(yield_per=1000)):
         if entry.seq != expected_seq:
-            return [Discrepancy(book.village_id, f"entry sequence jumps from {expected_seq - 1} to {entry.seq}", entry.id)]
+            return [
+                Discrepancy(
+                    book.village_id, f"entry sequence jumps from {expected_seq - 1} to {entry.seq}", entry.id
+                )
+            ]
         if entry.prev_hash != previous or entry.hash != entry_hash(previous, entry):
             return [Discrepancy(book.village_id, f"entry #{entry.seq} does not match its hash", entry.id)]
         previous, expected_seq = entry.hash, expected_seq + 1
@@ -635,11 +715,18 @@ def _verify_account(session: Session, account: PointsAccount) -> list[Discrepanc
     ):
         running += entry.points
         if entry.balance_after != running:
-            return [Discrepancy(account.village_id, f"running balance wrong at entry #{entry.seq}", entry.id, account.id)]
+            return [
+                Discrepancy(
+                    account.village_id, f"running balance wrong at entry #{entry.seq}", entry.id, account.id
+                )
+            ]
     if running != account.balance:
         return [
-            Discrepancy(account.village_id, f"stored balance {account.balance} ≠ sum of entries {running}",
-                        account_id=account.id)
+            Discrepancy(
+                account.village_id,
+                f"stored balance {account.balance} ≠ sum of entries {running}",
+                account_id=account.id,
+            )
         ]
     return []
 
@@ -719,15 +806,23 @@ def append_entry(
     session.add(entry)
     book.entry_count, book.head_hash = entry.seq, entry.hash
     session.flush()
-    totals.add(session, village_id=entry.village_id, month=totals.month_of(entry.created_at),
-               **totals.entry_deltas(entry.kind, points))
+    totals.add(
+        session,
+        village_id=entry.village_id,
+        month=totals.month_of(entry.created_at),
+        **totals.entry_deltas(entry.kind, points),
+    )
     return entry
 
 
 def open_book(session: Session, village_id: int) -> LedgerBook:
     """A new village's empty book, created with the village so that every later writer only locks it."""
     book = LedgerBook(
-        village_id=village_id, entry_count=0, head_hash=GENESIS_HASH, card_count=0, receipt_count=0,
+        village_id=village_id,
+        entry_count=0,
+        head_hash=GENESIS_HASH,
+        card_count=0,
+        receipt_count=0,
         donation_count=0,
     )
     session.add(book)
@@ -768,7 +863,9 @@ def _move_balance(session: Session, account: PointsAccount, points: int, *, allo
     return new_balance
 
 
-def _points_for(session: Session, rule: Rule, account: PointsAccount, *, exclude_claim: int | None = None) -> int:
+def _points_for(
+    session: Session, rule: Rule, account: PointsAccount, *, exclude_claim: int | None = None
+) -> int:
     """The rule's points for this account now: escalated for a repeated deduction, checked against the cap."""
     month_start = _month_start()
     if rule.is_deduction and rule.repeat_points:
@@ -785,12 +882,14 @@ def _month_points(session, rule, account, month_start: datetime, *, exclude_clai
     """Points from the rule this month: entries net of their reversals, plus claims still waiting."""
     in_ledger = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-            LedgerEntry.account_id == account.id, LedgerEntry.rule_id == rule.id,
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.rule_id == rule.id,
             LedgerEntry.created_at >= month_start,
         )
     )
     waiting = select(func.coalesce(func.sum(PointsClaim.points), 0)).where(
-        PointsClaim.account_id == account.id, PointsClaim.rule_id == rule.id,
+        PointsClaim.account_id == account.id,
+        PointsClaim.rule_id == rule.id,
         PointsClaim.status.in_((ClaimStatus.PENDING.value, ClaimStatus.PUBLICIZING.value)),
         PointsClaim.created_at >= month_start,
     )
@@ -803,9 +902,13 @@ def _month_count(session, rule, account, month_start: datetime) -> int:
     """How many times the rule was applied this month, not counting reversed entries."""
     reversed_ids = select(LedgerEntry.reversal_of_id).where(LedgerEntry.reversal_of_id.is_not(None))
     return session.scalar(
-        select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.account_id == account.id, LedgerEntry.rule_id == rule.id,
-            LedgerEntry.kind != EntryKind.REVERSAL.value, LedgerEntry.created_at >= month_start,
+        select(func.count())
+        .select_from(LedgerEntry)
+        .where(
+            LedgerEntry.account_id == account.id,
+            LedgerEntry.rule_id == rule.id,
+            LedgerEntry.kind != EntryKind.REVERSAL.value,
+            LedgerEntry.created_at >= month_start,
             LedgerEntry.id.not_in(reversed_ids),
         )
     )
@@ -865,7 +968,9 @@ def credit_publicized(session: Session, *, actor, village_id: int, claim_id: int
     claim = _open_claim(session, village_id, claim_id, ClaimStatus.PUBLICIZING)
     rule = session.get(Rule, claim.rule_id)
     account = _usable_account(session, village_id, _household_of(session, claim.account_id))
-    return _credit_claim(session, actor, claim, rule, account, approved_by=_user(session, claim.decided_by_id), hold=False)
+    return _credit_claim(
+        session, actor, claim, rule, account, approved_by=_user(session, claim.decided_by_id), hold=False
+    )
 
 
 def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, reason: str) -> PointsClaim:
@@ -879,7 +984,11 @@ def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, 
     claim.decided_at = utcnow()
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.CLAIM_REJECT, subject=claim, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.CLAIM_REJECT,
+        subject=claim,
+        village_id=village_id,
         data={"reason": claim.reason, "publicized": True},
     )
     return claim
@@ -900,13 +1009,24 @@ def _credit_claim(
         claim.decided_at = utcnow()
         session.flush()
         audit.record(
-            session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=claim.village_id,
+            session,
+            actor=actor,
+            tag=AuditTag.CLAIM_APPROVE,
+            subject=claim,
+            village_id=claim.village_id,
             data={"status": claim.status, "points": claim.points},
         )
         return claim
     entry = append_entry(
-        session, recorded_by_id=claim.recorded_by_id, account=account, points=claim.points, rule=rule,
-        note=claim.note, evidence=claim.evidence, approved_by=approved_by, request_key=f"claim:{claim.id}",
+        session,
+        recorded_by_id=claim.recorded_by_id,
+        account=account,
+        points=claim.points,
+        rule=rule,
+        note=claim.note,
+        evidence=claim.evidence,
+        approved_by=approved_by,
+        request_key=f"claim:{claim.id}",
     )
     claim.status = ClaimStatus.APPROVED.value
     claim.entry_id = entry.id
@@ -914,7 +1034,11 @@ def _credit_claim(
     claim.decided_at = utcnow()
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.CLAIM_APPROVE, subject=claim, village_id=claim.village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.CLAIM_APPROVE,
+        subject=claim,
+        village_id=claim.village_id,
         data={"entry_id": entry.id, "points": entry.points},
     )
     return claim
@@ -923,7 +1047,9 @@ def _credit_claim(
 def _replay(session: Session, request_key: str, *, household_id: int, rule_id: int) -> Recorded | None:
     """The first result of a repeated request; a key reused for something else is refused."""
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))
-    claim = None if entry else session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))
+    claim = (
+        None if entry else session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))
+    )
     found = entry or claim
     if found is None:
         return None
@@ -934,8 +1060,17 @@ def _replay(session: Session, request_key: str, *, household_id: int, rule_id: i
 
 def _audit_entry(session: Session, actor, entry: LedgerEntry) -> None:
     audit.record(
-        session, actor=actor, tag=AuditTag.LEDGER_ENTRY_CREATE, subject=entry, village_id=entry.village_id,
-        data={"account_id": entry.account_id, "points": entry.points, "rule": entry.rule_name, "seq": entry.seq},
+        session,
+        actor=actor,
+        tag=AuditTag.LEDGER_ENTRY_CREATE,
+        subject=entry,
+        village_id=entry.village_id,
+        data={
+            "account_id": entry.account_id,
+            "points": entry.points,
+            "rule": entry.rule_name,
+            "seq": entry.seq,
+        },
     )
 
 

@@ -11,11 +11,20 @@ import json
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lovemart.db import utcnow
-from lovemart.models import Card, LedgerEntry, PointsAccount, Product, Redemption, RedemptionLine, Village
+from lovemart.models import (
+    Card,
+    LedgerEntry,
+    PointsAccount,
+    Product,
+    Redemption,
+    RedemptionLine,
+    StockMovement,
+    Village,
+)
 from lovemart.models.cards import CardStatus
 from lovemart.models.inventory import MovementKind
 from lovemart.models.points import AccountStatus, EntryKind
@@ -75,20 +84,30 @@ def redeem(
     products = {
         p.id: p
         for p in session.scalars(
-            select(Product).where(Product.village_id == village_id, Product.id.in_([l.product_id for l in cart]))
+            select(Product).where(
+                Product.village_id == village_id, Product.id.in_([line.product_id for line in cart])
+            )
         )
     }
     for line in cart:
         product = products.get(line.product_id)
         if product is None or not product.active:
             raise InvalidInput(_l("有商品已下架或不存在，请刷新页面。"), field="lines")
-    total = sum(products[l.product_id].points_price * l.quantity for l in cart)
+    total = sum(products[line.product_id].points_price * line.quantity for line in cart)
     book.receipt_count += 1
     prefix = session.scalar(select(Village.card_prefix).where(Village.id == village_id))
     redemption = Redemption(
-        village_id=village_id, receipt_no=f"{prefix}-{book.receipt_count:06d}", account_id=account.id,
-        household_id=card.household_id, card_id=card.id, total_points=total, balance_after=0,
-        status="completed", idempotency_key=key, request_digest=digest, recorded_by_id=_id(actor),
+        village_id=village_id,
+        receipt_no=f"{prefix}-{book.receipt_count:06d}",
+        account_id=account.id,
+        household_id=card.household_id,
+        card_id=card.id,
+        total_points=total,
+        balance_after=0,
+        status="completed",
+        idempotency_key=key,
+        request_digest=digest,
+        recorded_by_id=_id(actor),
         created_at=utcnow(),
     )
     session.add(redemption)
@@ -96,23 +115,48 @@ def redeem(
     for line in cart:  # sorted by product id: a fixed lock order
         product = products[line.product_id]
         inventory.move(
-            session, actor=actor, village_id=village_id, product_id=product.id, quantity=-line.quantity,
-            kind=MovementKind.REDEMPTION, redemption_id=redemption.id,
+            session,
+            actor=actor,
+            village_id=village_id,
+            product_id=product.id,
+            quantity=-line.quantity,
+            kind=MovementKind.REDEMPTION,
+            redemption_id=redemption.id,
         )
-        session.add(RedemptionLine(
-            redemption_id=redemption.id, product_id=product.id, product_name=product.name, unit=product.unit,
-            quantity=line.quantity, unit_points=product.points_price, points=product.points_price * line.quantity,
-        ))
+        session.add(
+            RedemptionLine(
+                redemption_id=redemption.id,
+                product_id=product.id,
+                product_name=product.name,
+                unit=product.unit,
+                quantity=line.quantity,
+                unit_points=product.points_price,
+                points=product.points_price * line.quantity,
+            )
+        )
     entry = points.append_entry(
-        session, recorded_by_id=_id(actor), account=account, points=-total, kind=EntryKind.REDEMPTION,
-        note=str(_l("兑换 %(receipt)s")) % {"receipt": redemption.receipt_no}, redemption_id=redemption.id,
+        session,
+        recorded_by_id=_id(actor),
+        account=account,
+        points=-total,
+        kind=EntryKind.REDEMPTION,
+        note=str(_l("兑换 %(receipt)s")) % {"receipt": redemption.receipt_no},
+        redemption_id=redemption.id,
         book=book,
     )
     redemption.balance_after = entry.balance_after
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.REDEMPTION_CREATE, subject=redemption, village_id=village_id,
-        data={"receipt_no": redemption.receipt_no, "points": total, "lines": [[l.product_id, l.quantity] for l in cart]},
+        session,
+        actor=actor,
+        tag=AuditTag.REDEMPTION_CREATE,
+        subject=redemption,
+        village_id=village_id,
+        data={
+            "receipt_no": redemption.receipt_no,
+            "points": total,
+            "lines": [[line.product_id, line.quantity] for line in cart],
+        },
     )
     return redemption
 
@@ -127,10 +171,16 @@ def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reas
     redemption = get(session, village_id=village_id, redemption_id=redemption_id)
     if redemption.status == "cancelled":
         raise RedemptionCancelled()
-    for line in sorted(lines_of(session, redemption.id), key=lambda l: l.product_id):
+    for line in sorted(lines_of(session, redemption.id), key=lambda line: line.product_id):
         inventory.move(
-            session, actor=actor, village_id=village_id, product_id=line.product_id, quantity=line.quantity,
-            kind=MovementKind.RETURN, redemption_id=redemption.id, note=reason,
+            session,
+            actor=actor,
+            village_id=village_id,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            kind=MovementKind.RETURN,
+            redemption_id=redemption.id,
+            note=reason,
         )
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.redemption_id == redemption.id))
     points.append_reversal(session, actor=actor, original=entry, reason=reason)
@@ -140,7 +190,11 @@ def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reas
     redemption.cancel_reason = reason
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.REDEMPTION_CANCEL, subject=redemption, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.REDEMPTION_CANCEL,
+        subject=redemption,
+        village_id=village_id,
         data={"receipt_no": redemption.receipt_no, "reason": reason},
     )
     return redemption
@@ -173,7 +227,9 @@ def latest(session: Session, *, village_id: int, limit: int = 20) -> list[Redemp
 def lines_of(session: Session, redemption_id: int) -> list[RedemptionLine]:
     return list(
         session.scalars(
-            select(RedemptionLine).where(RedemptionLine.redemption_id == redemption_id).order_by(RedemptionLine.id)
+            select(RedemptionLine)
+            .where(RedemptionLine.redemption_id == redemption_id)
+            .order_by(RedemptionLine.id)
         )
     )
 
@@ -204,9 +260,53 @@ def _merged(lines: list[CartLine]) -> list[CartLine]:
 
 
 def _digest(card_number: str, cart: list[CartLine]) -> str:
-    body = json.dumps({"card": card_number, "lines": [[l.product_id, l.quantity] for l in cart]}, separators=(",", ":"))
+    lines = [[line.product_id, line.quantity] for line in cart]
+    body = json.dumps({"card": card_number, "lines": lines}, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _id(user) -> int | None:
     return user.id if user is not None else None
+
+
+@dataclass(frozen=True)
+class Broken:
+    village_id: int
+    receipt_no: str
+    what: str
+
+
+def verify(session: Session) -> list[Broken]:
+    """Every redemption is whole: its ledger entry debits its total and its stock movements take its lines.
+    (Balances and stock levels can each add up while a redemption lacks one half; this finds that.)"""
+    debited = dict(
+        session.execute(
+            select(LedgerEntry.redemption_id, func.sum(LedgerEntry.points))
+            .where(LedgerEntry.kind == EntryKind.REDEMPTION, LedgerEntry.redemption_id.is_not(None))
+            .group_by(LedgerEntry.redemption_id)
+        ).all()
+    )
+    taken = dict(
+        session.execute(
+            select(StockMovement.redemption_id, func.sum(StockMovement.quantity))
+            .where(StockMovement.kind == MovementKind.REDEMPTION, StockMovement.redemption_id.is_not(None))
+            .group_by(StockMovement.redemption_id)
+        ).all()
+    )
+    ordered = dict(
+        session.execute(
+            select(RedemptionLine.redemption_id, func.sum(RedemptionLine.quantity)).group_by(
+                RedemptionLine.redemption_id
+            )
+        ).all()
+    )
+    problems = []
+    stmt = select(Redemption.id, Redemption.village_id, Redemption.receipt_no, Redemption.total_points)
+    for id_, village_id, receipt_no, total in session.execute(stmt.order_by(Redemption.id)):
+        if debited.get(id_) != -total:
+            problems.append(Broken(village_id, receipt_no, f"points debited {debited.get(id_)} ≠ -{total}"))
+        if taken.get(id_) != -ordered.get(id_, 0):
+            problems.append(
+                Broken(village_id, receipt_no, f"goods taken {taken.get(id_)} ≠ -{ordered.get(id_)}")
+            )
+    return problems

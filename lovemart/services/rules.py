@@ -54,7 +54,9 @@ ADAO_RULES = (
 def seed(session: Session, *, actor, village_id: int, rules=ADAO_RULES) -> list[Rule]:
     """Add the catalogue's rules the village does not have yet (by name)."""
     existing = set(session.scalars(select(Rule.name).where(Rule.village_id == village_id)))
-    return [create(session, actor=actor, village_id=village_id, data=r) for r in rules if r.name not in existing]
+    return [
+        create(session, actor=actor, village_id=village_id, data=r) for r in rules if r.name not in existing
+    ]
 
 
 def create(session: Session, *, actor, village_id: int, data: RuleInput) -> Rule:
@@ -63,7 +65,11 @@ def create(session: Session, *, actor, village_id: int, data: RuleInput) -> Rule
     session.add(rule)
     session.flush()
     audit.record(
-        session, actor=actor, tag=AuditTag.RULE_CREATE, subject=rule, village_id=village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.RULE_CREATE,
+        subject=rule,
+        village_id=village_id,
         data={"after": _columns(data)},
     )
     return rule
@@ -141,6 +147,10 @@ def _snapshot(rule: Rule) -> dict:
 
 def _record_update(session: Session, actor, rule: Rule, before: dict) -> None:
     audit.record(
-        session, actor=actor, tag=AuditTag.RULE_UPDATE, subject=rule, village_id=rule.village_id,
+        session,
+        actor=actor,
+        tag=AuditTag.RULE_UPDATE,
+        subject=rule,
+        village_id=rule.village_id,
         data=audit.changes(before, _snapshot(rule)),
     )

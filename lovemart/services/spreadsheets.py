@@ -31,18 +31,22 @@ REQUIRED = ("户号", "姓名", "与户主关系", "性别")
 ROSTER_LOCALE = "zh_Hans_CN"
 MAX_ROWS = 20000
 
-_RELATIONS = {str(r.label): r.value for r in Relation} | {r.value: r.value for r in Relation} | {
-    "儿媳": Relation.CHILD_IN_LAW.value,
-    "女婿": Relation.CHILD_IN_LAW.value,
-    "子": Relation.CHILD.value,
-    "女": Relation.CHILD.value,
-    "妻": Relation.SPOUSE.value,
-    "夫": Relation.SPOUSE.value,
-    "孙子": Relation.GRANDCHILD.value,
-    "孙女": Relation.GRANDCHILD.value,
-    "父亲": Relation.PARENT.value,
-    "母亲": Relation.PARENT.value,
-}
+_RELATIONS = (
+    {str(r.label): r.value for r in Relation}
+    | {r.value: r.value for r in Relation}
+    | {
+        "儿媳": Relation.CHILD_IN_LAW.value,
+        "女婿": Relation.CHILD_IN_LAW.value,
+        "子": Relation.CHILD.value,
+        "女": Relation.CHILD.value,
+        "妻": Relation.SPOUSE.value,
+        "夫": Relation.SPOUSE.value,
+        "孙子": Relation.GRANDCHILD.value,
+        "孙女": Relation.GRANDCHILD.value,
+        "父亲": Relation.PARENT.value,
+        "母亲": Relation.PARENT.value,
+    }
+)
 _GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value, "male": "male", "female": "female"}
 _STATUSES = {str(s.label): s.value for s in HouseholdStatus} | {s.value: s.value for s in HouseholdStatus}
 
@@ -165,7 +169,9 @@ def plan_import(session: Session, *, village_id: int, rows: list[RosterRow]) -> 
     existing = set(session.scalars(select(Household.number).where(Household.village_id == village_id)))
     by_number: dict[str, list[RosterRow]] = defaultdict(list)
     for row in rows:
-        if missing := [c for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in REQUIRED and not getattr(row, f)]:
+        if missing := [
+            c for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in REQUIRED and not getattr(row, f)
+        ]:
             problems.append(Problem(row.line, str(_l("缺少必填项：%(cols)s")) % {"cols": "、".join(missing)}))
             continue
         by_number[row.number].append(row)
@@ -232,7 +238,8 @@ def _plan_household(number, rows, groups, existing) -> tuple[PlannedHousehold | 
         problems.append(Problem(head.line, str(_l("户类别只能是贫困户、脱贫户或一般户。"))))
     for row in rows:
         if row is not head and any(
-            getattr(row, f) and getattr(row, f) != getattr(head, f) for f in ("group", "address", "phone", "status")
+            getattr(row, f) and getattr(row, f) != getattr(head, f)
+            for f in ("group", "address", "phone", "status")
         ):
             problems.append(Problem(row.line, str(_l("小组、住址、电话或户类别与户主行不一致。"))))
     members = []

@@ -19,8 +19,15 @@ VILLAGE_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 #: The columns `add` may advance, in the order `verify` reports them.
 COUNTERS = (
-    "entry_count", "base_points", "award_points", "deduction_points", "redemption_points", "reversal_points",
-    "redemption_count", "donation_count", "donation_fen",
+    "entry_count",
+    "base_points",
+    "award_points",
+    "deduction_points",
+    "redemption_points",
+    "reversal_points",
+    "redemption_count",
+    "donation_count",
+    "donation_fen",
 )
 
 
@@ -49,7 +56,7 @@ def add(session: Session, *, village_id: int, month: date, **deltas: int) -> Non
         .execution_options(synchronize_session=False)
     ).rowcount
     if not updated:
-        session.add(VillageMonth(village_id=village_id, month=month, **{c: 0 for c in COUNTERS} | deltas))
+        session.add(VillageMonth(village_id=village_id, month=month, **dict.fromkeys(COUNTERS, 0) | deltas))
         session.flush()
 
 
@@ -93,7 +100,9 @@ def verify(session: Session, *, village_ids: list[int] | None = None) -> list[Mo
     for month in session.scalars(stored):
         want = expected.pop((month.village_id, month.month), dict.fromkeys(COUNTERS, 0))
         problems.extend(
-            MonthDiscrepancy(month.village_id, month.month, f"{name} stored {getattr(month, name)} ≠ {want[name]}")
+            MonthDiscrepancy(
+                month.village_id, month.month, f"{name} stored {getattr(month, name)} ≠ {want[name]}"
+            )
             for name in COUNTERS
             if getattr(month, name) != want[name]
         )

@@ -179,9 +179,7 @@ def _role(role: Role | str) -> Role:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            _l("密码至少需要 %(n)d 个字符。") % {"n": MIN_PASSWORD_LENGTH}, field="password"
-        )
+        raise InvalidInput(_l("密码至少需要 %(n)d 个字符。") % {"n": MIN_PASSWORD_LENGTH}, field="password")
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -17,6 +17,9 @@ class VillageSettings:
     base_points: int = 100
     yuan_per_point: int = 3
     card_prefix: str = ""
+    #: 公示后入账: awards count once the notice listing them passed its period without an upheld objection.
+    credit_after_notice: bool = False
+    notice_days: int = 7
 
 
 def get(session: Session, village_id: int) -> Village:
@@ -101,6 +104,8 @@ def create_village(
         base_points=settings.base_points,
         yuan_per_point=settings.yuan_per_point,
         card_prefix=settings.card_prefix or code.upper(),
+        credit_after_notice=settings.credit_after_notice,
+        notice_days=settings.notice_days,
     )
     session.add(village)
     session.flush()
@@ -127,6 +132,8 @@ def update_settings(session: Session, *, actor, village_id: int, settings: Villa
     village.base_points = settings.base_points
     village.yuan_per_point = settings.yuan_per_point
     village.card_prefix = settings.card_prefix or village.card_prefix
+    village.credit_after_notice = settings.credit_after_notice
+    village.notice_days = settings.notice_days
     session.flush()
     audit.record(
         session,
@@ -142,7 +149,9 @@ def update_settings(session: Session, *, actor, village_id: int, settings: Villa
 def groups(session: Session, village_id: int) -> list[VillagerGroup]:
     return list(
         session.scalars(
-            select(VillagerGroup).where(VillagerGroup.village_id == village_id).order_by(VillagerGroup.position)
+            select(VillagerGroup)
+            .where(VillagerGroup.village_id == village_id)
+            .order_by(VillagerGroup.position)
         )
     )
 
@@ -152,6 +161,8 @@ def _check_settings(settings: VillageSettings) -> None:
         raise InvalidInput(_l("基础积分不能为负数。"), field="base_points")
     if settings.yuan_per_point <= 0:
         raise InvalidInput(_l("每分折合金额必须大于零。"), field="yuan_per_point")
+    if not 1 <= settings.notice_days <= 60:
+        raise InvalidInput(_l("公示期应为 1 到 60 天。"), field="notice_days")
 
 
 def _settings_dict(village: Village) -> dict:
@@ -159,4 +170,6 @@ def _settings_dict(village: Village) -> dict:
         "base_points": village.base_points,
         "yuan_per_point": village.yuan_per_point,
         "card_prefix": village.card_prefix,
+        "credit_after_notice": village.credit_after_notice,
+        "notice_days": village.notice_days,
     }

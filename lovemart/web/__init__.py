@@ -6,20 +6,24 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from lovemart.web import (
         admin,
+        audit,
         auth,
         cards,
         counter,
+        county,
         donations,
         goods,
         households,
         inspections,
         main,
+        notices,
         photos,
         points,
         public,
         rules,
         statements,
         stocktakes,
+        walls,
     )
     from lovemart.web.api import register_api
     from lovemart.web.context import register_request_context
@@ -39,5 +43,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stocktakes.bp, url_prefix="/stocktakes")
     app.register_blueprint(counter.bp, url_prefix="/counter")
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(county.bp, url_prefix="/county")
+    app.register_blueprint(audit.bp, url_prefix="/audit")
     app.register_blueprint(public.bp)  # /c/<token> → /me: the villager's QR pages, no sign-in
+    app.register_blueprint(notices.bp)  # /notices (staff), /n/<token> (public), /me/notices, /me/objections
+    app.register_blueprint(walls.bp)  # /walls (staff), /wall/<code> (public), /me/wishes
     register_api(app)

@@ -12,10 +12,12 @@ from lovemart.web.forms import perform, submit
 
 bp = Blueprint("admin", __name__)
 
+
 @bp.get("/villages")
 @require(Permission.SYSTEM_VILLAGE_WRITE)
 def villages_index():
     return render_template("admin/villages.html", villages=villages.all_villages(db.session))
+
 
 @bp.route("/villages/new", methods=["GET", "POST"])
 @require(Permission.SYSTEM_VILLAGE_WRITE)
@@ -45,10 +47,14 @@ def edit_village(village_id: int):
     village = villages.get(db.session, village_id)
     form = VillageSettingsForm(obj=village)
     if form.validate_on_submit():
-        if perform(form, villages.update_settings, village_id=village_id, settings=_settings(form)) is not None:
+        if (
+            perform(form, villages.update_settings, village_id=village_id, settings=_settings(form))
+            is not None
+        ):
             flash(_("已保存。"), "success")
             return redirect(url_for("admin.villages_index"))
     return render_template("admin/village_form.html", form=form, village=village)
+
 
 @bp.get("/users")
 @require(Permission.SYSTEM_USER_WRITE)
@@ -56,6 +62,7 @@ def users_index():
     return render_template(
         "admin/users.html", users=users.all_users(db.session), roles={r.value: r.label for r in Role}
     )
+
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @require(Permission.SYSTEM_USER_WRITE)
@@ -74,12 +81,14 @@ def create_user():
                     role=form.role.data,
                     display_name=form.display_name.data or "",
                     village=village,
+                    household_number=form.household_number.data or "",
                 ).id
 
         if submit(form, call) is not None:
             flash(_("已创建用户。"), "success")
             return redirect(url_for("admin.users_index"))
     return render_template("admin/user_form.html", form=form)
+
 
 @bp.post("/users/<int:user_id>/active/<int:active>")
 @require(Permission.SYSTEM_USER_WRITE)
@@ -89,9 +98,12 @@ def set_user_active(user_id: int, active: int):
     flash(_("已启用 %(u)s。", u=user.username) if active else _("已停用 %(u)s。", u=user.username), "success")
     return redirect(url_for("admin.users_index"))
 
+
 def _settings(form) -> VillageSettings:
     return VillageSettings(
         base_points=form.base_points.data,
         yuan_per_point=form.yuan_per_point.data,
         card_prefix=form.card_prefix.data or "",
+        credit_after_notice=form.credit_after_notice.data,
+        notice_days=form.notice_days.data,
     )

@@ -80,7 +80,9 @@ def working_village() -> Village:
     if Role(actor.role) in VILLAGE_ROLES:
         village_id = actor.village_id
     else:
-        chosen = request.args.get("village", type=int) if is_api_request() else session.get(WORKING_VILLAGE_KEY)
+        chosen = (
+            request.args.get("village", type=int) if is_api_request() else session.get(WORKING_VILLAGE_KEY)
+        )
         if is_api_request() and chosen is not None and chosen not in readable:
             abort(404)  # a village the caller may not read: not found, rather than silently another village
         village_id = chosen if chosen in readable else readable[0]

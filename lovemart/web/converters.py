@@ -1,10 +1,22 @@
-"""URL converters: `<int:…>` path ids bounded to what an INTEGER column can hold, so that an absurd id in a
-URL is simply not found (404) instead of a database overflow error (500)."""
+"""URL converters: `<int:…>` path ids bounded to what an INTEGER column can hold, and text parts without
+control characters, so that an absurd id or a NUL byte in a URL is simply not found (404) instead of a
+database error (500). `<any_text:…>` takes whatever stands between two slashes, for a view that answers
+malformed values itself."""
 
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 #: The largest value of a 32-bit INTEGER column (PostgreSQL `integer`), the type of every id.
 MAX_ID = 2**31 - 1
+
+
+class PlainTextConverter(UnicodeConverter):
+    def __init__(self, map, minlength=1, maxlength=None, length=None):
+        super().__init__(map, minlength, maxlength, length)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]", 1)
+
+
+#: Werkzeug's own text converter, for the views that answer malformed values themselves.
+AnyTextConverter = UnicodeConverter
 
 
 class BoundedIntConverter(IntegerConverter):

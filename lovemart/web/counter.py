@@ -171,9 +171,12 @@ def cancel(redemption_id: int):
     form = CancelForm()
     status = 200
     if form.validate_on_submit():
-
         cancelled = perform(
-            form, redemptions.cancel, village_id=village.id, redemption_id=redemption_id, reason=form.reason.data
+            form,
+            redemptions.cancel,
+            village_id=village.id,
+            redemption_id=redemption_id,
+            reason=form.reason.data,
         )
         if cancelled is not None:
             flash(_("已退货：积分和库存都已退回，原兑换记录保留在账上。"), "success")

@@ -54,7 +54,6 @@ def receive_goods():
     donors = donations.donors(db.session, village_id=village.id)
     form = _lines_form(GoodsDonationForm, village, source="donor", date_field="received_on", donors=donors)
     if form.validate_on_submit():
-
         outcome = perform(
             form,
             donations.receive_goods,
@@ -95,7 +94,6 @@ def receive_money():
             },
         )
     if form.validate_on_submit():
-
         donation = perform(
             form,
             donations.receive_money,
@@ -163,7 +161,6 @@ def create_donor():
     village = working_village()
     form = DonorForm()
     if form.validate_on_submit():
-
         saved = perform(form, donations.save_donor, village_id=village.id, **_donor(form))
         if saved is not None:
             flash(_("已添加捐赠方。"), "success")
@@ -190,7 +187,6 @@ def edit_donor(donor_id: int):
     found = donations.get_donor(db.session, village_id=village.id, donor_id=donor_id)
     form = DonorForm(obj=found)
     if form.validate_on_submit():
-
         if perform(form, donations.save_donor, village_id=village.id, donor_id=donor_id, **_donor(form)):
             flash(_("已保存。"), "success")
             return redirect(url_for("donations.donor", donor_id=donor_id))
@@ -216,7 +212,6 @@ def create_fund():
     village = working_village()
     form = FundForm()
     if form.validate_on_submit():
-
         created = perform(
             form, donations.create_fund, village_id=village.id, name=form.name.data, kind=form.kind.data
         )
@@ -248,9 +243,12 @@ def add_funding(fund_id: int):
     found = donations.get_fund(db.session, village_id=village.id, fund_id=fund_id)
     form = FundingForm()
     if form.validate_on_submit():
-
         movement = perform(
-            form, donations.add_funding, village_id=village.id, fund_id=fund_id, amount_fen=form.amount.fen,
+            form,
+            donations.add_funding,
+            village_id=village.id,
+            fund_id=fund_id,
+            amount_fen=form.amount.fen,
             note=form.note.data,
         )
         if movement is not None:
@@ -281,7 +279,6 @@ def create_purchase():
     funds = donations.funds(db.session, village_id=village.id)
     form = _lines_form(PurchaseForm, village, source="fund", date_field="bought_on", funds=funds)
     if form.validate_on_submit():
-
         bought = perform(
             form,
             donations.purchase,
@@ -336,7 +333,9 @@ def _lines_form(form_class, village, *, source: str, date_field: str, **choices)
                 f"{source}_id": request.args.get(source, ""),
                 date_field: inventory.today(),
                 "request_key": _new_key(),
-                "lines": blank_lines(request.args.get("lines", type=int), request.args.get("product", type=int)),
+                "lines": blank_lines(
+                    request.args.get("lines", type=int), request.args.get("product", type=int)
+                ),
             },
         )
     form.set_product_choices(

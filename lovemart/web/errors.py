@@ -84,6 +84,9 @@ def _server_error(error):
 
 
 def _page(status: int):
+    return error_page(status, str(_HTTP_MESSAGES.get(status, _l("请求未能完成。"))))
+
+
+def error_page(status: int, message: str):
     template = f"errors/{status}.html" if status in (403, 404, 500) else "errors/generic.html"
-    message = str(_HTTP_MESSAGES.get(status, _l("请求未能完成。")))
     return render_template(template, status=status, message=message), status

@@ -113,7 +113,10 @@ def create_zone():
     village = working_village()
     form = ZoneForm()
     if form.validate_on_submit():
-        if perform(form, inventory.save_zone, village_id=village.id, name=form.name.data, active=True) is not None:
+        if (
+            perform(form, inventory.save_zone, village_id=village.id, name=form.name.data, active=True)
+            is not None
+        ):
             flash(_("已添加分区。"), "success")
             return redirect(url_for("goods.zones"))
     return _zones_page(village, form)
@@ -128,7 +131,11 @@ def edit_zone(zone_id: int):
     form = ZoneForm(obj=zone)
     if form.validate_on_submit():
         saved = perform(
-            form, inventory.save_zone, village_id=village.id, name=form.name.data, zone_id=zone_id,
+            form,
+            inventory.save_zone,
+            village_id=village.id,
+            name=form.name.data,
+            zone_id=zone_id,
             active=form.active.data,
         )
         if saved is not None:

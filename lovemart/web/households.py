@@ -16,8 +16,8 @@ from lovemart.forms.households import (
 from lovemart.models.households import HouseholdStatus, Relation
 from lovemart.services import cards, households, inspections, spreadsheets, villages
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
-from lovemart.web.context import working_village
 from lovemart.web import uploads
+from lovemart.web.context import working_village
 from lovemart.web.forms import perform
 
 bp = Blueprint("households", __name__)
@@ -91,7 +91,11 @@ def edit(household_id: int):
     form = HouseholdForm(obj=household, groups=villages.groups(db.session, village.id))
     if form.validate_on_submit():
         updated = perform(
-            form, households.update, village_id=village.id, household_id=household_id, data=_household_input(form)
+            form,
+            households.update,
+            village_id=village.id,
+            household_id=household_id,
+            data=_household_input(form),
         )
         if updated is not None:
             flash(_("已保存。"), "success")
@@ -120,7 +124,11 @@ def add_member(household_id: int):
     form = MemberForm()
     if form.validate_on_submit():
         added = perform(
-            form, households.add_member, village_id=village.id, household_id=household_id, member=_member_input(form)
+            form,
+            households.add_member,
+            village_id=village.id,
+            household_id=household_id,
+            member=_member_input(form),
         )
         if added is not None:
             flash(_("已添加成员。"), "success")
@@ -158,7 +166,11 @@ def remove_member(household_id: int, member_id: int):
     village = working_village()
     with unit_of_work() as session:
         households.remove_member(
-            session, actor=current_actor(), village_id=village.id, household_id=household_id, member_id=member_id
+            session,
+            actor=current_actor(),
+            village_id=village.id,
+            household_id=household_id,
+            member_id=member_id,
         )
     flash(_("已删除成员。"), "success")
     return redirect(url_for("households.detail", household_id=household_id))
@@ -234,5 +246,8 @@ def _household_input(form) -> HouseholdInput:
 
 def _member_input(form) -> MemberInput:
     return MemberInput(
-        name=form.name.data, relation=form.relation.data, gender=form.gender.data, birth_year=form.birth_year.data
+        name=form.name.data,
+        relation=form.relation.data,
+        gender=form.gender.data,
+        birth_year=form.birth_year.data,
     )

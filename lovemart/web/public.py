@@ -36,7 +36,7 @@ def _helpers() -> dict:
     return {"local_date": _local_date}
 
 
-@bp.get("/c/<token>")
+@bp.get("/c/<any_text:token>")  # a malformed token gets the same page, after the same lookup
 @card_lookup_limit
 @public
 def scan(token: str):

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import abort, current_app
 from werkzeug.datastructures import FileStorage
 
-
 _MAX_AGE_SECONDS = 24 * 3600
 
 

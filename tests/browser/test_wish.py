@@ -25,7 +25,9 @@ def card_token(live_app):
     return token
 
 
-def test_a_wish_from_the_phone_reaches_the_wall(phone_page, page, live_app, sign_in, card_token, requests_seen):
+def test_a_wish_from_the_phone_reaches_the_wall(
+    phone_page, page, live_app, sign_in, card_token, requests_seen
+):
     phone = phone_page
     phone.goto(f"/c/{card_token}")
     phone.get_by_role("link", name="我的心愿").click()

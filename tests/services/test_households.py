@@ -52,7 +52,11 @@ def test_create_refuses_bad_members_and_writes_nothing(session, members, message
     village_id = make_village("a")
     with pytest.raises(InvalidInput) as refused, unit_of_work() as s:
         households.create(
-            s, actor=None, village_id=village_id, data=HouseholdInput("1", group_id(s, village_id)), members=members
+            s,
+            actor=None,
+            village_id=village_id,
+            data=HouseholdInput("1", group_id(s, village_id)),
+            members=members,
         )
     assert message in refused.value.message
     assert session.query(Household).count() == 0
@@ -64,13 +68,17 @@ def test_number_is_unique_within_a_village_only(session):
     make_household(a, number="01001")
     make_household(b, number="01001")
     with pytest.raises(DuplicateHouseholdNumber), unit_of_work() as s:
-        households.create(s, actor=None, village_id=a, data=HouseholdInput("01001", group_id(s, a)), members=[head()])
+        households.create(
+            s, actor=None, village_id=a, data=HouseholdInput("01001", group_id(s, a)), members=[head()]
+        )
 
 
 def test_group_of_another_village_is_refused(session):
     a, b = make_village("a"), make_village("b")
     with pytest.raises(UnknownGroup), unit_of_work() as s:
-        households.create(s, actor=None, village_id=a, data=HouseholdInput("1", group_id(s, b)), members=[head()])
+        households.create(
+            s, actor=None, village_id=a, data=HouseholdInput("1", group_id(s, b)), members=[head()]
+        )
 
 
 def test_get_of_another_village_is_not_found(session):
@@ -142,7 +150,10 @@ def test_members_add_edit_remove_keep_one_head(session):
     household_id = make_household(village_id)
     with unit_of_work() as s:
         child = households.add_member(
-            s, actor=None, village_id=village_id, household_id=household_id,
+            s,
+            actor=None,
+            village_id=village_id,
+            household_id=household_id,
             member=MemberInput("王小明", "child", "male", 2000),
         ).id
     with pytest.raises(InvalidInput), unit_of_work() as s:
@@ -151,14 +162,22 @@ def test_members_add_edit_remove_keep_one_head(session):
         )
     with pytest.raises(InvalidInput), unit_of_work() as s:
         head_id = households.get(s, village_id=village_id, household_id=household_id).head.id
-        households.remove_member(s, actor=None, village_id=village_id, household_id=household_id, member_id=head_id)
+        households.remove_member(
+            s, actor=None, village_id=village_id, household_id=household_id, member_id=head_id
+        )
     with unit_of_work() as s:
         households.update_member(
-            s, actor=None, village_id=village_id, household_id=household_id, member_id=child,
+            s,
+            actor=None,
+            village_id=village_id,
+            household_id=household_id,
+            member_id=child,
             member=MemberInput("王晓明", "child", "male", 2001),
         )
     with unit_of_work() as s:
-        households.remove_member(s, actor=None, village_id=village_id, household_id=household_id, member_id=child)
+        households.remove_member(
+            s, actor=None, village_id=village_id, household_id=household_id, member_id=child
+        )
     household = households.get(session, village_id=village_id, household_id=household_id)
     assert [m.name for m in household.members] == ["王建华"]
     tags = [e.tag for e in session.query(AuditEvent).order_by(AuditEvent.id)]

@@ -1,6 +1,10 @@
 import io
+import struct
+import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from lovemart.services import photos
@@ -43,3 +47,35 @@ def test_non_images_are_refused(tmp_path, data):
 
 def test_names_outside_the_pattern_are_refused(tmp_path):
     assert photos.path(tmp_path, village_id=1, name="../../etc/passwd") is None
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A few hundred bytes whose header claims a width × height image (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def test_huge_pixel_counts_are_refused_before_decoding(tmp_path):
+    for width, height in ((60_000, 60_000), (8_000, 6_000)):  # above Pillow's bomb limit, and above ours
+        with pytest.raises(InvalidInput) as refused:
+            photos.store(tmp_path, village_id=1, data=png_claiming(width, height))
+        assert str(refused.value.message) == "照片像素过大。"
+    assert not any(tmp_path.rglob("*.jpg"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.binary(max_size=4000) | st.builds(lambda tail: b"\xff\xd8\xff" + tail, st.binary(max_size=2000))
+)
+def test_any_bytes_are_refused_or_stored_as_a_clean_jpeg(tmp_path, data):
+    try:
+        name = photos.store(tmp_path, village_id=1, data=data)
+    except InvalidInput:
+        return
+    with Image.open(photos.path(tmp_path, village_id=1, name=name)) as image:
+        assert image.format == "JPEG" and not image.getexif()

@@ -5,6 +5,7 @@ from lovemart.db import unit_of_work
 from lovemart.models import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
 from lovemart.models.points import ClaimStatus
 from lovemart.services import points
+from lovemart.services import rules as rules_service
 from lovemart.services.errors import (
     AlreadyReversed,
     CapExceeded,
@@ -15,10 +16,9 @@ from lovemart.services.errors import (
     RuleRetired,
 )
 from lovemart.services.rules import RuleInput
-from lovemart.services import rules as rules_service
 from tests.factories import make_household
-from tests.tamper import tamper
 from tests.points_helpers import carded_household, make_rule, points_village
+from tests.tamper import tamper
 
 
 def balance(session, household_id):
@@ -49,8 +49,15 @@ def test_award_and_deduct_move_the_stored_balance(session):
     award(village_id, household_id, labour, note="修路")
     award(village_id, household_id, litter)
     assert balance(session, household_id) == 105
-    kinds = [(e.kind, e.points, e.rule_name, e.balance_after) for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))]
-    assert kinds == [("base", 100, "", 100), ("award", 10, "义务劳动", 110), ("deduction", -5, "乱倒垃圾", 105)]
+    kinds = [
+        (e.kind, e.points, e.rule_name, e.balance_after)
+        for e in session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq))
+    ]
+    assert kinds == [
+        ("base", 100, "", 100),
+        ("award", 10, "义务劳动", 110),
+        ("deduction", -5, "乱倒垃圾", 105),
+    ]
 
 
 def test_deduction_below_zero_is_refused_unless_the_rule_allows_it(session):
@@ -74,7 +81,13 @@ def test_editing_a_rule_never_changes_past_entries(session):
     rule_id = make_rule(village_id, "义务劳动", "volunteer", 10)
     award(village_id, household_id, rule_id)
     with unit_of_work() as s:
-        rules_service.update(s, actor=None, village_id=village_id, rule_id=rule_id, data=RuleInput("义务劳动（全天）", "volunteer", 20))
+        rules_service.update(
+            s,
+            actor=None,
+            village_id=village_id,
+            rule_id=rule_id,
+            data=RuleInput("义务劳动（全天）", "volunteer", 20),
+        )
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.kind == "award"))
     assert (entry.points, entry.rule_name) == (10, "义务劳动")
     assert points.verify(session) == []
@@ -149,15 +162,21 @@ def test_batch_award_is_all_or_nothing(session):
     no_card = make_household(village_id)
     labour = make_rule(village_id, "义务劳动", "volunteer", 10)
     with pytest.raises(InvalidInput) as refused, unit_of_work() as s:
-        points.award_batch(s, actor=None, village_id=village_id, household_ids=[*carded, no_card], rule_id=labour)
+        points.award_batch(
+            s, actor=None, village_id=village_id, household_ids=[*carded, no_card], rule_id=labour
+        )
     assert isinstance(refused.value.__cause__, NoPointsAccount)  # the refusal names the household
     assert "王建华 户：该户还没有积分卡" in refused.value.message
     assert session.query(LedgerEntry).filter(LedgerEntry.kind == "award").count() == 0
     with unit_of_work() as s:
-        done = points.award_batch(s, actor=None, village_id=village_id, household_ids=carded, rule_id=labour, request_key="day1")
+        done = points.award_batch(
+            s, actor=None, village_id=village_id, household_ids=carded, rule_id=labour, request_key="day1"
+        )
         assert len(done) == 3
     with unit_of_work() as s:
-        points.award_batch(s, actor=None, village_id=village_id, household_ids=carded, rule_id=labour, request_key="day1")
+        points.award_batch(
+            s, actor=None, village_id=village_id, household_ids=carded, rule_id=labour, request_key="day1"
+        )
     assert [balance(session, h) for h in carded] == [110, 110, 110]
 
 
@@ -182,8 +201,12 @@ def test_villager_application_accept_and_decline(session):
     household_id, _ = carded_household(village_id)
     helping = make_rule(village_id, "邻里互助", "family_virtue", 5)
     with unit_of_work() as s:
-        accepted = points.apply(s, village_id=village_id, household_id=household_id, rule_id=helping, note="帮邻居收玉米").id
-        declined = points.apply(s, village_id=village_id, household_id=household_id, rule_id=helping, note="自己扫院子").id
+        accepted = points.apply(
+            s, village_id=village_id, household_id=household_id, rule_id=helping, note="帮邻居收玉米"
+        ).id
+        declined = points.apply(
+            s, village_id=village_id, household_id=household_id, rule_id=helping, note="自己扫院子"
+        ).id
     with unit_of_work() as s:
         points.accept(s, actor=None, village_id=village_id, claim_id=accepted)
         points.reject(s, actor=None, village_id=village_id, claim_id=declined, reason="属于本户卫生，不加分")
@@ -221,6 +244,6 @@ def test_chain_links_every_entry_to_the_previous(session):
         award(village_id, household_id, rule_id)
     entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
     assert [e.seq for e in entries] == list(range(1, 7))
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
     book = session.get(LedgerBook, village_id)
     assert (book.entry_count, book.head_hash) == (6, entries[-1].hash)

@@ -19,7 +19,9 @@ def held_village() -> int:
 
 def award(village_id, household_id, rule_id):
     with unit_of_work() as session:
-        return points.award(session, actor=None, village_id=village_id, household_id=household_id, rule_id=rule_id)
+        return points.award(
+            session, actor=None, village_id=village_id, household_id=household_id, rule_id=rule_id
+        )
 
 
 def test_an_award_is_held_and_a_deduction_counts_at_once(session):
@@ -38,7 +40,10 @@ def test_a_settled_claim_is_credited_once_and_a_dropped_one_never(session):
     village_id = held_village()
     household_id, _ = carded_household(village_id)
     rule_id = make_rule(village_id, "义务劳动", "volunteer", 10)
-    kept, dropped = award(village_id, household_id, rule_id).claim.id, award(village_id, household_id, rule_id).claim.id
+    kept, dropped = (
+        award(village_id, household_id, rule_id).claim.id,
+        award(village_id, household_id, rule_id).claim.id,
+    )
     with unit_of_work() as s:
         credited = points.credit_publicized(s, actor=None, village_id=village_id, claim_id=kept)
         assert credited.status == ClaimStatus.APPROVED and credited.entry_id is not None
@@ -58,7 +63,8 @@ def test_monthly_totals_follow_every_entry(session):
     household_id, _ = carded_household(village_id)
     rule_id = make_rule(village_id, "义务劳动", "volunteer", 10)
     award(village_id, household_id, rule_id)
-    (month,) = totals.months(session, village_ids=[village_id], first=totals.month_of(utcnow()),
-                             last=totals.month_of(utcnow()))
+    (month,) = totals.months(
+        session, village_ids=[village_id], first=totals.month_of(utcnow()), last=totals.month_of(utcnow())
+    )
     assert (month.entry_count, month.base_points, month.award_points) == (2, 100, 10)
     assert totals.verify(session) == []

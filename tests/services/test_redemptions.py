@@ -18,6 +18,7 @@ from lovemart.services.errors import (
 from lovemart.services.redemptions import CartLine
 from tests.points_helpers import carded_household, points_village
 from tests.shop_helpers import make_product
+from tests.tamper import tamper
 
 
 def card_number(session, village_id, household_id):
@@ -27,8 +28,12 @@ def card_number(session, village_id, household_id):
 def redeem(village_id, number, lines, key=None):
     with unit_of_work() as session:
         return redemptions.redeem(
-            session, actor=None, village_id=village_id, card_number=number,
-            lines=[CartLine(p, q) for p, q in lines], idempotency_key=key or uuid.uuid4().hex,
+            session,
+            actor=None,
+            village_id=village_id,
+            card_number=number,
+            lines=[CartLine(p, q) for p, q in lines],
+            idempotency_key=key or uuid.uuid4().hex,
         ).id
 
 
@@ -55,7 +60,9 @@ def test_redeem_debits_points_and_stock_in_one_go(session, shop):
     assert (redemption.total_points, redemption.balance_after, redemption.receipt_no) == (65, 35, "A-000001")
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.redemption_id == redemption_id))
     assert (entry.kind, entry.points, entry.balance_after) == ("redemption", -65, 35)
-    kinds = session.scalars(select(StockMovement.kind).where(StockMovement.redemption_id == redemption_id)).all()
+    kinds = session.scalars(
+        select(StockMovement.kind).where(StockMovement.redemption_id == redemption_id)
+    ).all()
     assert sorted(kinds) == ["redemption", "redemption"]
     assert points.verify(session) == [] and inventory.verify(session) == []
 
@@ -86,7 +93,12 @@ def test_same_key_returns_the_first_redemption_and_a_changed_body_is_refused(ses
 def test_lost_card_cannot_redeem(session, shop):
     village_id, household_id, number, rice, _ = shop
     with unit_of_work() as s:
-        cards.reissue(s, actor=None, village_id=village_id, card_id=cards.by_number(s, village_id=village_id, number=number).id)
+        cards.reissue(
+            s,
+            actor=None,
+            village_id=village_id,
+            card_id=cards.by_number(s, village_id=village_id, number=number).id,
+        )
     with pytest.raises(CardNotActive):
         redeem(village_id, number, [(rice, 1)])
 
@@ -103,6 +115,23 @@ def test_cancel_restores_points_and_stock_and_keeps_the_original(session, shop):
     with pytest.raises(RedemptionCancelled), unit_of_work() as s:
         redemptions.cancel(s, actor=None, village_id=village_id, redemption_id=redemption_id, reason="再退")
     assert points.verify(session) == [] and inventory.verify(session) == []
+    assert redemptions.verify(session) == []
+
+
+def test_verify_finds_a_redemption_missing_its_goods_half(session, shop):
+    """Stock levels still equal their movements after the movements and the stock go together; only the
+    redemption-level check sees that the goods were never taken."""
+    village_id, _, number, rice, soap = shop
+    whole = redeem(village_id, number, [(soap, 1)])
+    halved = redeem(village_id, number, [(rice, 2)])
+    tamper("DELETE FROM stock_movements WHERE redemption_id = :id", "stock_movements", id=halved)
+    tamper("UPDATE products SET stock = stock + 2 WHERE id = :id", "products", id=rice)
+    session.rollback()
+    assert inventory.verify(session) == []
+    found = redemptions.verify(session)
+    receipt = session.get(Redemption, halved).receipt_no
+    assert [(p.receipt_no, p.what) for p in found] == [(receipt, "goods taken None ≠ -2")]
+    assert receipt != session.get(Redemption, whole).receipt_no
 
 
 def test_a_redemption_entry_cannot_be_reversed_alone(session, shop):

@@ -20,7 +20,9 @@ def award(village_id, household_id, rule_id, times=1):
 
     with unit_of_work() as session:
         for _ in range(times):
-            points.award(session, actor=None, village_id=village_id, household_id=household_id, rule_id=rule_id)
+            points.award(
+                session, actor=None, village_id=village_id, household_id=household_id, rule_id=rule_id
+            )
 
 
 def test_figures_of_a_village_follow_its_books(session):
@@ -32,8 +34,14 @@ def test_figures_of_a_village_follow_its_books(session):
     rice = make_product(village, "大米", 30, stock=10)
     with unit_of_work() as s:
         number = s.scalar(__import__("sqlalchemy").text("SELECT number FROM cards"))
-        redemptions.redeem(s, actor=None, village_id=village, card_number=number, lines=[CartLine(rice, 2)],
-                           idempotency_key="r-1")
+        redemptions.redeem(
+            s,
+            actor=None,
+            village_id=village,
+            card_number=number,
+            lines=[CartLine(rice, 2)],
+            idempotency_key="r-1",
+        )
         fund = donations.create_fund(s, actor=None, village_id=village, name="资金", kind="social")
         donations.add_funding(s, actor=None, village_id=village, fund_id=fund.id, amount_fen=12_345, note="")
     overview = reports.county_overview(session, village_ids=[village], first=this_month(), last=this_month())

@@ -67,6 +67,8 @@ def test_create_village_with_groups_defaults_and_audit(session):
             "base_points": 100,
             "yuan_per_point": 3,
             "card_prefix": "ADAO",
+            "credit_after_notice": False,
+            "notice_days": 7,
         }
     }
 

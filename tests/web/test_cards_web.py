@@ -179,9 +179,9 @@ def test_tokens_never_appear_in_lists(app, admin, ids):
     with app.app_context():
         tokens = [carded_household(ids["a"], head=f"户{n}")[1] for n in range(3)]
         db.session.remove()
-    for page in ("/households/", "/inspections/", f"/households/{ids['a_household']}", "/"):
-        html = text(admin.get(page))
-        assert not any(token in html for token in tokens), page
+    for path in ("/households/", "/inspections/", f"/households/{ids['a_household']}", "/"):
+        html = text(admin.get(path))
+        assert not any(token in html for token in tokens), path
 
 
 # --- printing ----------------------------------------------------------------------------------------------

@@ -74,8 +74,12 @@ def test_the_officer_writes_nothing_anywhere(app, login, county):
     officer = login("officer")
     tried = 0
     for rule in app.url_map.iter_rules():
-        if "POST" not in rule.methods or rule.endpoint in ("auth.login", "auth.logout", "main.switch_village",
-                                                          "auth.password"):
+        if "POST" not in rule.methods or rule.endpoint in (
+            "auth.login",
+            "auth.logout",
+            "main.switch_village",
+            "auth.password",
+        ):
             continue
         if rule.endpoint.startswith("public.") or rule.endpoint.startswith("notices.public"):
             continue  # the villager's own pages: no staff session counts there

@@ -85,7 +85,7 @@ def test_page_shows_village_head_balance_yuan_and_entries(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"])
         award(world["a"], world["household"], world["litter"])
-    response = page(client, world['token'])
+    response = page(client, world["token"])
     html = text(response)
     assert response.status_code == 200
     assert "a村" in html and "户主：张三" in html
@@ -105,7 +105,7 @@ def test_page_shows_village_head_balance_yuan_and_entries(app, client, world):
 def test_only_the_last_ten_entries_newest_first(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=12)
-    lines = entry_lines(text(page(client, world['token'])))
+    lines = entry_lines(text(page(client, world["token"])))
     assert len(lines) == 10
     assert all(line.endswith("|义务劳动（全天）|+10") for line in lines)  # the base entry is older
 
@@ -117,7 +117,7 @@ def test_dates_are_shown_in_asia_shanghai(app, client, world, monkeypatch):
     monkeypatch.setattr(points, "utcnow", lambda: datetime(2026, 3, 31, 20, 0, tzinfo=UTC))
     with app.app_context():
         award(world["a"], world["household"], world["labour"])
-    assert entry_lines(text(page(client, world['token'])))[0].startswith("2026-04-01|")
+    assert entry_lines(text(page(client, world["token"])))[0].startswith("2026-04-01|")
 
 
 def test_reversal_is_labelled_with_the_rule_it_corrects(app, client, world):
@@ -128,23 +128,23 @@ def test_reversal_is_labelled_with_the_rule_it_corrects(app, client, world):
 
             wrong = session.scalar(select(LedgerEntry.id).where(LedgerEntry.rule_id == world["labour"]))
             points.reverse(session, actor=None, village_id=world["a"], entry_id=wrong, reason="录错户")
-    assert entry_lines(text(page(client, world['token'])))[0].endswith("|冲正：义务劳动（全天）|-10")
+    assert entry_lines(text(page(client, world["token"])))[0].endswith("|冲正：义务劳动（全天）|-10")
 
 
 def test_large_print_mode_shows_fewer_entries_and_links_back(app, client, world):
     with app.app_context():
         award(world["a"], world["household"], world["labour"], times=8)
-    html = text(page(client, world['token'], "?big=1"))
+    html = text(page(client, world["token"], "?big=1"))
     assert '<body class="big">' in html
     assert len(entry_lines(html)) == 5
     assert 'href="/me">标准版' in html
-    standard = text(page(client, world['token']))
+    standard = text(page(client, world["token"]))
     assert '<body class="big">' not in standard
     assert 'href="/me?big=1">长辈版（大字）' in standard
 
 
 def test_page_headers_forbid_caching_and_referrers(client, world):
-    response = page(client, world['token'])
+    response = page(client, world["token"])
     for header, value in PRIVATE_HEADERS.items():
         assert response.headers[header] == value
     assert "script-src" not in response.headers["Content-Security-Policy"]
@@ -155,7 +155,7 @@ def test_page_headers_forbid_caching_and_referrers(client, world):
 
 def test_page_is_in_english_for_a_reader_who_chose_it(client, world):
     client.get("/lang/en")
-    html = text(page(client, world['token']))
+    html = text(page(client, world["token"]))
     assert '<html lang="en">' in html
     for english in (
         "Current points",
@@ -256,17 +256,20 @@ def test_malformed_tokens_get_the_same_invalid_page_after_the_same_lookup(
 def test_another_villages_data_never_appears(app, client, world):
     with app.app_context():
         award(world["b"], world["b_household"], world["b_rule"])
-    a_html = text(page(client, world['token']))
+    a_html = text(page(client, world["token"]))
     for foreign in ("李四", "b村", "B00001", "b村专用细则"):
         assert foreign not in a_html
-    a_form = text(page(client, world['token'], "/apply"))
+    a_form = text(page(client, world["token"], "/apply"))
     assert "b村专用细则" not in a_form and "孝敬老人" in a_form
-    b_html = text(page(client, world['b_token']))
+    b_html = text(page(client, world["b_token"]))
     assert "李四" in b_html and "<strong>107</strong>" in b_html and "张三" not in b_html
 
 
 def test_applying_under_another_villages_rule_is_refused(app, client, world):
-    response = post(client, world['token'], "/apply",
+    response = post(
+        client,
+        world["token"],
+        "/apply",
         data={"rule_id": world["b_rule"], "note": "想要别村的分", "request_key": "k" * 22},
     )
     assert response.status_code == 200
@@ -313,7 +316,7 @@ def test_page_with_ten_long_entries_is_under_15_kb_gzipped(app, client, world):
                 points.reject(
                     session, actor=None, village_id=world["a"], claim_id=claim.id, reason="不符合" * 150
                 )
-    response = page(client, world['token'])
+    response = page(client, world["token"])
     body = response.get_data()
     html = body.decode()
     assert len(entry_lines(html)) == 10 and long_names[9][:100] in html
@@ -368,7 +371,7 @@ def form_key(html: str) -> str:
 
 
 def test_application_form_offers_active_earning_rules_only(client, world):
-    html = text(page(client, world['token'], "/apply"))
+    html = text(page(client, world["token"], "/apply"))
     assert "义务劳动（全天）（10 分）" in html and "孝敬老人（8 分）" in html
     assert "乱倒垃圾" not in html  # a deduction
     assert "旧细则" not in html  # retired
@@ -377,11 +380,11 @@ def test_application_form_offers_active_earning_rules_only(client, world):
 
 
 def test_application_end_to_end_with_double_submit(app, client, world):
-    html = text(page(client, world['token'], "/apply"))
+    html = text(page(client, world["token"], "/apply"))
     data = {"rule_id": world["filial"], "note": "照顾隔壁孤寡老人一个月", "request_key": form_key(html)}
-    first = post(client, world['token'], "/apply", data=data)
+    first = post(client, world["token"], "/apply", data=data)
     assert first.status_code == 302 and first.headers["Location"] == "/me"
-    second = post(client, world['token'], "/apply", data=data)  # a double tap, or the browser resending
+    second = post(client, world["token"], "/apply", data=data)  # a double tap, or the browser resending
     assert second.status_code == 302
     (claim,) = claims(app)
     assert (claim.status, claim.from_villager, claim.points, claim.note) == (
@@ -390,15 +393,15 @@ def test_application_end_to_end_with_double_submit(app, client, world):
         8,
         "照顾隔壁孤寡老人一个月",
     )
-    html = text(page(client, world['token']))
+    html = text(page(client, world["token"]))
     assert "申报已提交" in html
     assert "孝敬老人" in html and "待受理" in html
     assert "<strong>100</strong>" in html  # not in the balance until accepted
 
     # a fresh form is a new application
-    data2 = {**data, "request_key": form_key(text(page(client, world['token'], "/apply")))}
+    data2 = {**data, "request_key": form_key(text(page(client, world["token"], "/apply")))}
     assert data2["request_key"] != data["request_key"]
-    post(client, world['token'], "/apply", data=data2)
+    post(client, world["token"], "/apply", data=data2)
     assert claim_count(app) == 2
 
 
@@ -414,7 +417,7 @@ def test_declined_application_shows_the_reason(app, client, world):
         points.reject(
             session, actor=None, village_id=world["a"], claim_id=claim.id, reason="当天没有组织义务劳动"
         )
-    html = text(page(client, world['token']))
+    html = text(page(client, world["token"]))
     assert "未受理" in html and "原因：当天没有组织义务劳动" in html
 
 
@@ -428,13 +431,14 @@ def test_accepted_application_appears_as_an_entry(app, client, world):
             note="修路",
         )
         points.accept(session, actor=None, village_id=world["a"], claim_id=claim.id)
-    html = text(page(client, world['token']))
+    html = text(page(client, world["token"]))
     assert "已入账" in html and "<strong>110</strong>" in html
 
 
 def test_application_refusals_are_shown_on_the_form(app, client, world):
     key = "r" * 22
-    empty = post(client, world['token'], "/apply", data={"rule_id": world["filial"], "note": "", "request_key": key}
+    empty = post(
+        client, world["token"], "/apply", data={"rule_id": world["filial"], "note": "", "request_key": key}
     )
     assert empty.status_code == 200 and "请简要说明做了什么好事" in text(empty)
 
@@ -445,7 +449,10 @@ def test_application_refusals_are_shown_on_the_form(app, client, world):
             rules.set_active(
                 session, actor=None, village_id=world["a"], rule_id=world["filial"], active=False
             )
-    retired = post(client, world['token'], "/apply",
+    retired = post(
+        client,
+        world["token"],
+        "/apply",
         data={"rule_id": world["filial"], "note": "照顾老人", "request_key": key},
     )
     assert retired.status_code == 200
@@ -461,7 +468,7 @@ def test_application_refused_by_the_service_keeps_the_form(app, client, world):
             session, actor=None, village_id=world["a"], household_id=world["household"], active=False
         )
     data = {"rule_id": world["filial"], "note": "照顾老人", "request_key": "h" * 22}
-    response = post(client, world['token'], "/apply", data=data)
+    response = post(client, world["token"], "/apply", data=data)
     assert response.status_code == 200
     assert "该户已迁出，不能办理。" in text(response)
     assert "照顾老人" in text(response)  # what was typed is kept
@@ -481,7 +488,10 @@ def test_application_with_a_photo_stores_it_once(app, client, world):
         "request_key": "p" * 22,
     }
     for _ in range(2):
-        response = post(client, world['token'], "/apply",
+        response = post(
+            client,
+            world["token"],
+            "/apply",
             data={**data, "photo": (io.BytesIO(_jpeg()), "river.jpg")},
             content_type="multipart/form-data",
         )
@@ -493,7 +503,10 @@ def test_application_with_a_photo_stores_it_once(app, client, world):
 
 
 def test_application_with_a_broken_photo_is_refused_on_the_form(app, client, world):
-    response = post(client, world['token'], "/apply",
+    response = post(
+        client,
+        world["token"],
+        "/apply",
         data={
             "rule_id": world["labour"],
             "note": "清理河道",
@@ -510,11 +523,11 @@ def test_application_with_a_broken_photo_is_refused_on_the_form(app, client, wor
 def test_application_needs_a_csrf_token(app, client, world):
     app.config["WTF_CSRF_ENABLED"] = True
     data = {"rule_id": world["filial"], "note": "照顾老人", "request_key": "s" * 22}
-    refused = post(client, world['token'], "/apply", data=data)
+    refused = post(client, world["token"], "/apply", data=data)
     assert refused.status_code == 400 and "表单已过期" in text(refused)
     assert claim_count(app) == 0
-    html = text(page(client, world['token'], "/apply"))
+    html = text(page(client, world["token"], "/apply"))
     csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    accepted = post(client, world['token'], "/apply", data={**data, "csrf_token": csrf})
+    accepted = post(client, world["token"], "/apply", data={**data, "csrf_token": csrf})
     assert accepted.status_code == 302
     assert claim_count(app) == 1

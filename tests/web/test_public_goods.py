@@ -5,7 +5,6 @@ from tests.shop_helpers import make_product
 from tests.villager import page
 
 
-
 def test_goods_page_lists_products_by_zone_with_prices(app, client, session):
     village_id = points_village()
     _, token = carded_household(village_id)

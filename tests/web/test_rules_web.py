@@ -30,16 +30,8 @@ def ids(app):
 
 
 @pytest.fixture
-def login(login):
-    """Signed-in clients, one per user for the whole test (sign-in is rate limited)."""
-    clients = {}
-
-    def client_for(username):
-        if username not in clients:
-            clients[username] = login(username)
-        return clients[username]
-
-    return client_for
+def login(cached_login):
+    return cached_login
 
 
 @contextmanager

@@ -53,9 +53,25 @@ def test_every_page_without_arguments_sends_the_headers(app, client, signed_in):
 
 def test_hsts_only_over_https(client):
     assert "Strict-Transport-Security" not in client.get("/healthz").headers
-    assert "max-age" in client.get("/healthz", base_url="https://localhost").headers["Strict-Transport-Security"]
+    assert (
+        "max-age" in client.get("/healthz", base_url="https://localhost").headers["Strict-Transport-Security"]
+    )
 
 
 def test_static_files_and_errors_carry_them_too(client):
     for path in ("/static/css/app.css", "/no-such-page"):
         assert client.get(path).headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_nul_byte_is_refused_before_any_view(app, client):
+    with app.app_context():
+        make_village("a")
+    api = client.post(
+        "/api/v1/redemptions/", data='{"card_number": "\\u0000"}', content_type="application/json"
+    )
+    assert api.status_code == 400 and api.get_json()["error"]["code"] == "control_character"
+    page = client.get("/wall/a?q=%00")
+    assert page.status_code == 400 and "请求中含有不允许的控制字符。" in page.get_data(as_text=True)
+    assert client.get("/wall/a%00").status_code == 404  # matches no route
+    assert client.get("/n/%00").status_code == 404
+    assert client.get("/wall/a").status_code == 200

@@ -37,15 +37,8 @@ def ids(app):
 
 
 @pytest.fixture
-def login(login):
-    clients = {}
-
-    def client_for(username):
-        if username not in clients:
-            clients[username] = login(username)
-        return clients[username]
-
-    return client_for
+def login(cached_login):
+    return cached_login
 
 
 @contextmanager
@@ -127,7 +120,12 @@ def test_passbook_prints_every_entry_with_opening_and_closing(app, login, ids):
     body = tbody(html)
     assert body.index("发卡基础积分") < body.index("义务劳动（全天）") < body.index("乱倒垃圾")
     assert "系统" in body  # who recorded it
-    assert 'class="topbar"' not in html and "css/print.css" in html and "data-print" in html and "js/print.js" in html
+    assert (
+        'class="topbar"' not in html
+        and "css/print.css" in html
+        and "data-print" in html
+        and "js/print.js" in html
+    )
     assert "经办人签字" in html and "农户签字" in html
 
 

@@ -12,7 +12,7 @@ class LoveMartApi(Api):
 
 
 def register_api(app: Flask) -> Api:
-    from lovemart.web.api import cards, goods, households, inspections, points, redemptions
+    from lovemart.web.api import cards, goods, households, inspections, notices, points, redemptions, walls
 
     api = LoveMartApi(
         app,
@@ -23,7 +23,16 @@ def register_api(app: Flask) -> Api:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blueprint in (households.blp, inspections.blp, cards.blp, points.blp, goods.blp, redemptions.blp):
+    for blueprint in (
+        households.blp,
+        inspections.blp,
+        cards.blp,
+        points.blp,
+        goods.blp,
+        redemptions.blp,
+        notices.blp,
+        walls.blp,
+    ):
         csrf.exempt(blueprint)  # bearer tokens, never cookies, authenticate API calls
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
     return api

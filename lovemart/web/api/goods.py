@@ -7,7 +7,7 @@ from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.services import inventory
 from lovemart.services.inventory import ProductInput, StockInLine
-from lovemart.web.api.schemas import ApiError, PageArgs, page_body, page_of
+from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
 from lovemart.web.context import working_village
 
 blp = Blueprint("api_goods", __name__, url_prefix="", description="Goods and stock (商品与库存)")
@@ -16,9 +16,7 @@ blp = Blueprint("api_goods", __name__, url_prefix="", description="Goods and sto
 class ProductSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    zone_id = fields.Integer(
-        required=True, metadata={"description": "One of the village's zones (粮油区 …)."}
-    )
+    zone_id = id_field(required=True, metadata={"description": "One of the village's zones (粮油区 …)."})
     unit = fields.String(required=True, validate=validate.Length(min=1, max=16), metadata={"example": "袋"})
     points_price = fields.Integer(required=True, validate=validate.Range(min=1, max=100000))
     barcode = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
@@ -38,7 +36,7 @@ class ProductQuery(PageArgs):
     q = fields.String(
         load_default="", validate=validate.Length(max=64), metadata={"description": "Name or barcode."}
     )
-    zone_id = fields.Integer()
+    zone_id = id_field()
     include_inactive = fields.Boolean(load_default=False)
 
 
@@ -46,7 +44,7 @@ ProductPage = page_of(ProductSchema, "ProductPage")
 
 
 class StockInLineSchema(Schema):
-    product_id = fields.Integer(required=True)
+    product_id = id_field(required=True)
     quantity = fields.Integer(required=True, validate=validate.Range(min=1, max=1_000_000))
     use_by = fields.Date(
         load_default=None, allow_none=True, metadata={"description": "Use-by date of perishables."}

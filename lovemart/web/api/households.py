@@ -20,7 +20,9 @@ class MemberSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=32))
     relation = fields.String(required=True, validate=validate.OneOf([r.value for r in Relation]))
     gender = fields.String(required=True, validate=validate.OneOf([g.value for g in Gender]))
-    birth_year = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=1900, max=2100))
+    birth_year = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=1900, max=2100)
+    )
 
 
 class HouseholdSchema(Schema):
@@ -31,7 +33,8 @@ class HouseholdSchema(Schema):
     address = fields.String(load_default="", validate=validate.Length(max=200))
     phone = fields.String(load_default="", validate=validate.Length(max=20))
     status = fields.String(
-        load_default=HouseholdStatus.GENERAL.value, validate=validate.OneOf([s.value for s in HouseholdStatus])
+        load_default=HouseholdStatus.GENERAL.value,
+        validate=validate.OneOf([s.value for s in HouseholdStatus]),
     )
     active = fields.Boolean(dump_only=True)
     members = fields.List(fields.Nested(MemberSchema), required=True, validate=validate.Length(min=1, max=50))
@@ -84,7 +87,11 @@ def create_household(body):
     members = [MemberInput(**m) for m in body.pop("members")]
     with unit_of_work() as session:
         household = households.create(
-            session, actor=current_actor(), village_id=village.id, data=HouseholdInput(**body), members=members
+            session,
+            actor=current_actor(),
+            village_id=village.id,
+            data=HouseholdInput(**body),
+            members=members,
         )
         household_id = household.id
     return households.get(db.session, village_id=village.id, household_id=household_id)

@@ -19,7 +19,7 @@ from lovemart.models.points import ClaimStatus, EntryKind
 from lovemart.models.rules import RuleCategory
 from lovemart.services import accounts, points, rules
 from lovemart.services.rules import RuleInput
-from lovemart.web.api.schemas import ApiError, PageArgs, page_body, page_of
+from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
 from lovemart.web.context import working_village
 
 blp = Blueprint(
@@ -46,8 +46,8 @@ class AccountQuery(Schema):
     card = fields.String(
         validate=validate.Length(min=1, max=32), metadata={"description": "A printed card number."}
     )
-    household = fields.Integer(metadata={"description": "A household id."})
-    village = fields.Integer(
+    household = id_field(metadata={"description": "A household id."})
+    village = id_field(
         metadata={"description": "County users: id of one of their villages (defaults to the first)."}
     )
 
@@ -92,17 +92,19 @@ class RuleSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     category = fields.String(required=True, validate=validate.OneOf([c.value for c in RuleCategory]))
     points = fields.Integer(
-        required=True, metadata={"description": "Negative for the deduction category, positive otherwise."}
+        required=True,
+        validate=validate.Range(min=-10000, max=10000),
+        metadata={"description": "Negative for the deduction category, positive otherwise."},
     )
     description = fields.String(load_default="", validate=validate.Length(max=500))
     cap_per_month = fields.Integer(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=100000),
         metadata={"description": "Earning rules: most points one household may get from it in a month."},
     )
     repeat_points = fields.List(
-        fields.Integer(),
+        fields.Integer(validate=validate.Range(min=-10000, max=10000)),
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=1, max=10),
@@ -114,7 +116,7 @@ class RuleSchema(Schema):
 
 
 class AwardSchema(Schema):
-    rule_id = fields.Integer(required=True)
+    rule_id = id_field(required=True)
     note = fields.String(load_default="", validate=validate.Length(max=500))
 
 

@@ -14,7 +14,7 @@ from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.services import cards, redemptions
 from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine
-from lovemart.web.api.schemas import ApiError
+from lovemart.web.api.schemas import ApiError, id_field
 from lovemart.web.context import working_village
 
 blp = Blueprint(
@@ -32,7 +32,7 @@ class IdempotencyHeader(Schema):
 
 
 class CartLineSchema(Schema):
-    product_id = fields.Integer(required=True, strict=True)
+    product_id = id_field(required=True, strict=True)
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 

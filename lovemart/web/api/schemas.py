@@ -2,11 +2,18 @@
 
 from marshmallow import Schema, fields, validate
 
+from lovemart.web.converters import MAX_ID
+
+
+def id_field(**kwargs) -> fields.Integer:
+    """An object's id: a positive integer the database can hold (a bigger one is a 422, not an overflow)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
 
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=30, validate=validate.Range(min=1, max=200))
-    village = fields.Integer(
+    village = id_field(
         metadata={"description": "County users: id of one of their villages (defaults to the first)."}
     )
 

@@ -1,0 +1,245 @@
+"""LoveMart served for real, for load and crash tests: a migrated database (a SQLite file in WAL mode, or a
+PostgreSQL database of the run's own), one village, a card, a product and an API token, and gunicorn with
+several worker processes in front of it, as `make run` starts it (gunicorn.conf.py).
+
+The figures of every run (attempts, successes, refusals by code, 5xx, kills) are printed at the end of the
+session. `make soak` runs the full sizes of the issue (LOVEMART_SOAK=1); the default sizes keep `make test`
+short while keeping every count exact."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from lovemart import create_app
+from lovemart.authz import Role
+from lovemart.db import db, unit_of_work
+from lovemart.services import cards, inspections, inventory, users, villages
+from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
+from lovemart.services.inventory import ProductInput
+from lovemart.services.villages import VillageSettings
+from tests.conftest import POSTGRES_URL, _config, _migrate, _postgres_reachable
+from tests.factories import make_household
+
+ROOT = Path(__file__).resolve().parents[2]
+SOAK = os.environ.get("LOVEMART_SOAK") == "1"
+FIGURES: list[tuple[str, dict]] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    terminalreporter.section("load and crash figures")
+    for name, figures in FIGURES:
+        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a client process needs to know of the server (picklable)."""
+
+    port: int
+    token: str
+    card_number: str
+    product_id: int
+
+
+@dataclass
+class Served:
+    kind: str
+    url: str
+    port: int
+    token: str
+    card_number: str
+    product_id: int
+    village_id: int
+    process: subprocess.Popen | None = None
+    instance: Path | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.port, self.token, self.card_number, self.product_id)
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "SECRET_KEY": "load-test",
+            "PORT": str(self.port),
+            "WORKERS": "4",
+            "THREADS": "2",
+            "ACCESS_LOG": "",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stderr.read().decode()[-3000:]) from None
+                time.sleep(0.05)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)  # master and workers alike
+            self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL to master and workers at once: no shutdown, no rollback, as when the power goes."""
+        self.stop(signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _database(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'served.db'}"
+    if reason := _postgres_reachable():
+        pytest.skip(reason)
+    server = make_url(POSTGRES_URL)
+    name = f"{server.database}_load_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    server = make_url(url)
+    admin = create_engine(server.set(database=make_url(POSTGRES_URL).database), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{server.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def serve(request, tmp_path):
+    """`serve(balance=…, price=…, stock=…)` → a running server over a fresh database with one card."""
+    started: list[Served] = []
+
+    def make(*, balance: int, price: int, stock: int) -> Served:
+        url = _database(request.param, tmp_path)
+        instance = tmp_path / "instance"
+        _migrate(url, instance)
+        app = create_app(_config(url, instance))
+        with app.app_context():
+            with unit_of_work() as session:
+                village = villages.create_village(
+                    session,
+                    actor=None,
+                    county_code="yichuan",
+                    county_name="宜川县",
+                    township_name="英旺乡",
+                    code="load",
+                    name="压测村",
+                    groups=["一组"],
+                    settings=VillageSettings(base_points=balance),
+                )
+                village_id = village.id
+            household = make_household(village_id)
+            with unit_of_work() as session:
+                inspections.record(
+                    session,
+                    actor=None,
+                    village_id=village_id,
+                    household_id=household,
+                    data=InspectionInput(
+                        village.created_at.date(), "检查组", dict.fromkeys(CHECK_COLUMNS, True)
+                    ),
+                )
+                number = cards.issue(
+                    session, actor=None, village_id=village_id, household_id=household
+                ).number
+                zone = inventory.zones(session, village_id=village_id)[0]
+                product = inventory.create_product(
+                    session,
+                    actor=None,
+                    village_id=village_id,
+                    data=ProductInput(name="挂面", zone_id=zone.id, unit="把", points_price=price),
+                )
+                inventory.stock_in(
+                    session,
+                    actor=None,
+                    village_id=village_id,
+                    lines=[inventory.StockInLine(product.id, stock)],
+                )
+                product_id = product.id
+                user = users.create_user(
+                    session,
+                    actor=None,
+                    username="counter",
+                    password="load-test-pass",
+                    role=Role.ADMIN,
+                    village=session.get(type(village), village_id),
+                )
+                token = users.create_api_token(session, actor=None, user=user)
+            db.engine.dispose()
+        served = Served(
+            request.param, url, _free_port(), token, number, product_id, village_id, instance=instance
+        )
+        served.start()
+        started.append(served)
+        return served
+
+    yield make
+    for served in started:
+        served.stop()
+        _drop(served.url)
+
+
+def receipts(served: Served) -> set[str]:
+    """The receipt numbers of every redemption in the books."""
+    engine = create_engine(served.url)
+    with engine.connect() as conn:
+        found = set(conn.execute(text("SELECT receipt_no FROM redemptions")).scalars())
+    engine.dispose()
+    return found
+
+
+def books(served: Served) -> dict:
+    """The books after a run, read in-process: balance, stock, redemptions, and what `verify` finds."""
+    from sqlalchemy import func, select
+
+    from lovemart.models import PointsAccount, Product, Redemption
+    from lovemart.services import inventory as stock_service
+    from lovemart.services import points, redemptions, totals
+
+    app = create_app(_config(served.url, served.instance))
+    with app.app_context():
+        session = db.session
+        found = {
+            "balance": session.scalar(select(PointsAccount.balance)),
+            "stock": session.get(Product, served.product_id).stock,
+            "redemptions": session.scalar(select(func.count()).select_from(Redemption)),
+            "problems": [p.what for p in points.verify(session)]
+            + [p.what for p in stock_service.verify(session)]
+            + [p.what for p in totals.verify(session)]
+            + [p.what for p in redemptions.verify(session)],
+        }
+        session.remove()
+        db.engine.dispose()
+    return found

@@ -1,0 +1,112 @@
+"""Crash safety: the server (gunicorn master and workers) is killed with SIGKILL at random moments during a
+stream of redemptions and restarted; every acknowledged redemption is in the books, none is half-written
+(the ledger entry, the stock movement, the balance and the stock of each redemption exist together or not
+at all: `verify` checks exactly that) and every key has had exactly one effect.
+
+The client retries a request that the crash cut off with the same Idempotency-Key until it is acknowledged,
+as the counter's page does, so a redemption that committed just before the kill is answered from the books
+after the restart instead of being made twice.
+
+Shown to fail against a broken guard (2026-11-23, reverted after): with lovemart/services/redemptions.py
+committing after the stock movement and only then appending the ledger entry (a redemption split over two
+transactions, with a 50 ms gap), 5 kills over 150 requests left 3 redemptions with the goods taken and no
+points debited; the retry found the redemption by its key, and the balance check failed (99853 ≠ 99850).
+"""
+
+import http.client
+import random
+import threading
+import time
+
+import pytest
+
+from tests.load.clients import redeem
+from tests.load.conftest import FIGURES, SOAK, books, receipts
+
+pytestmark = pytest.mark.load
+
+REQUESTS = 1000 if SOAK else 150
+KILLS = 20 if SOAK else 5
+
+
+class Stream:
+    """One counter sending redemptions one after another, retrying a cut-off request with its key."""
+
+    def __init__(self, served):
+        self.served = served
+        self.done = 0
+        self.acknowledged: dict[str, str] = {}
+        self.statuses: list[int] = []
+        self.cut_off = 0
+
+    def run(self) -> None:
+        connection = None
+        for n in range(REQUESTS):
+            key = f"crash-{n}"
+            while key not in self.acknowledged:
+                try:
+                    connection = connection or http.client.HTTPConnection(
+                        "127.0.0.1", self.served.port, timeout=30
+                    )
+                    status, answer = redeem(connection, self.served, key)
+                except (OSError, http.client.HTTPException):
+                    self.cut_off += 1
+                    connection = None
+                    time.sleep(0.05)
+                    continue
+                self.statuses.append(status)
+                if status != 201:
+                    raise AssertionError(f"{key}: {status} {answer}")
+                self.acknowledged[key] = answer
+            self.done = n + 1
+
+
+def test_acknowledged_redemptions_survive_sigkill(serve):
+    served = serve(balance=100_000, price=1, stock=100_000)
+    stream = Stream(served)
+    failure: list[BaseException] = []
+
+    def client():
+        try:
+            stream.run()
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            failure.append(error)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    rng = random.Random()
+    kill_points = sorted(rng.sample(range(5, REQUESTS - 5), KILLS))
+    kills = 0
+    for point in kill_points:
+        while stream.done < point and thread.is_alive():
+            time.sleep(0.002)
+        if not thread.is_alive():
+            break
+        time.sleep(rng.uniform(0, 0.03))  # somewhere inside a request, its commit, or between two
+        served.kill()
+        kills += 1
+        served.start()
+    thread.join(timeout=600)
+    assert not failure, failure
+    assert not thread.is_alive()
+
+    FIGURES.append(
+        (
+            f"crash {served.kind}",
+            {
+                "requests": REQUESTS,
+                "kills": kills,
+                "cut off and retried": stream.cut_off,
+                "acknowledged": len(stream.acknowledged),
+                "5xx": sum(status >= 500 for status in stream.statuses),
+            },
+        )
+    )
+    assert kills == KILLS
+    served.stop()
+    found = books(served)
+    assert found["problems"] == []
+    assert set(stream.acknowledged.values()) == receipts(served)
+    assert found["redemptions"] == REQUESTS
+    assert found["balance"] == 100_000 - REQUESTS
+    assert found["stock"] == 100_000 - REQUESTS

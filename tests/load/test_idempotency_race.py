@@ -1,0 +1,38 @@
+"""Idempotency under concurrency: many keys, each sent 3 times at the same instant through gunicorn; exactly
+one redemption per key, all three answers name the same receipt; the same key with a different body is
+refused with 422 idempotency_conflict and changes nothing.
+
+Shown to fail against a broken guard (2026-11-22, reverted after): with the idempotency lookup in
+lovemart/services/redemptions.py moved before the book lock, copies of one key raced past the lookup on
+PostgreSQL and the test failed (answers that were not three identical 201s, and an error at teardown). On
+SQLite it still passed, because BEGIN IMMEDIATE serialises whole transactions, which is why it runs on both.
+"""
+
+import pytest
+
+from tests.load.clients import same_keys, tally
+from tests.load.conftest import FIGURES, SOAK, books
+
+pytestmark = pytest.mark.load
+
+KEYS = 200 if SOAK else 40
+
+
+def test_each_key_makes_one_redemption_whoever_sends_it(serve):
+    served = serve(balance=100_000, price=1, stock=100_000)
+    first = same_keys(served, keys=KEYS, copies=3, processes=8)
+    answers = [a for copies in first.values() for a in copies]
+    figures = tally(answers)
+    FIGURES.append((f"idempotency {served.kind}", figures))
+    assert figures["5xx"] == 0, answers
+    for key, copies in first.items():
+        assert [status for status, _ in copies] == [201, 201, 201], (key, copies)
+        assert len({receipt for _, receipt in copies}) == 1, (key, copies)
+    found = books(served)
+    assert found["redemptions"] == KEYS and found["problems"] == []
+
+    changed = same_keys(served, keys=KEYS, copies=1, processes=8, quantity=2)
+    refused = tally([a for copies in changed.values() for a in copies])
+    FIGURES.append((f"idempotency, changed body {served.kind}", refused))
+    assert refused["refusals"] == {"idempotency_conflict": KEYS} and refused["5xx"] == 0
+    assert books(served)["redemptions"] == KEYS

@@ -1,0 +1,325 @@
+"""The notice pages (公示) as the supervisor, the other staff, anyone holding the public URL and a villager
+holding a card use them: compile, review, publish, print; object from the QR page, answer, read the answer;
+公示后入账 settled when the supervisor opens the pages; the two village settings.
+
+The entries are made now; the notices service's clock is moved past the month's end, as if the month just
+ended (see tests/services/test_notices.py).
+"""
+
+import hashlib
+import re
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from lovemart.db import db, unit_of_work
+from lovemart.models import LedgerEntry, Notice, Objection, PointsClaim, Village
+from lovemart.models.points import ClaimStatus, EntryKind
+from lovemart.services import notices, points
+from lovemart.services.totals import VILLAGE_TIMEZONE
+from tests.factories import make_two_villages
+from tests.points_helpers import carded_household, make_rule
+from tests.villager import page, post, scan
+
+TODAY = datetime.now(VILLAGE_TIMEZONE).date()
+START, END = notices.month_period(TODAY)
+MONTH = START.strftime("%Y-%m")
+AFTER_MONTH = datetime.combine(END + timedelta(days=2), time(9), tzinfo=VILLAGE_TIMEZONE).astimezone(UTC)
+
+
+@pytest.fixture
+def ids(app, monkeypatch):
+    """Villages a and b with make_two_villages' users; in a, 张三 and 李四 hold cards and have points."""
+    monkeypatch.setattr(notices, "utcnow", lambda: AFTER_MONTH)
+    with app.app_context():
+        ids = make_two_villages()
+        a = ids["a"]
+        ids["zhang"], ids["zhang_token"] = carded_household(a, head="张三", number="0101")
+        ids["li"], ids["li_token"] = carded_household(a, head="李四", number="0102")
+        ids["labour"] = make_rule(a, "义务劳动（全天）", "volunteer", 10)
+        ids["entry"] = award(a, ids["zhang"], ids["labour"], note="修村道").entry.id
+        ids["li_entry"] = award(a, ids["li"], ids["labour"]).entry.id
+        db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def login(cached_login):
+    return cached_login
+
+
+def award(village_id, household_id, rule_id, **kwargs) -> points.Recorded:
+    with unit_of_work() as session:
+        return points.award(
+            session, actor=None, village_id=village_id, household_id=household_id, rule_id=rule_id, **kwargs
+        )
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def compile_and_publish(client) -> int:
+    """Through the pages: compile the month, confirm, publish. Returns the notice id."""
+    response = client.post("/notices/compile", data={"month": MONTH, "days": "7", "honour_roll": "y"})
+    assert response.status_code == 302, text(response)
+    notice_id = int(re.search(r"/notices/(\d+)$", response.headers["Location"]).group(1))
+    confirm = text(client.get(f"/notices/{notice_id}/publish"))
+    reviewed = re.search(r'name="reviewed" type="hidden" value="([0-9a-f]{64})"', confirm).group(1)
+    response = client.post(f"/notices/{notice_id}/publish", data={"reviewed": reviewed})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/notices/{notice_id}")
+    return notice_id
+
+
+def stored(app, notice_id: int) -> Notice:
+    with app.app_context():
+        notice = db.session.get(Notice, notice_id)
+        db.session.expunge(notice)
+        db.session.remove()
+    return notice
+
+
+# ---- the supervisor: compile, review, publish, print ----------------------------------------------------
+
+
+def test_the_supervisor_compiles_reviews_publishes_and_prints_the_month(app, ids, login):
+    client = login("a-supervisor")
+    index = text(client.get("/notices/"))
+    assert 'name="month"' in index and 'type="month"' in index
+    assert f'value="{notices.last_month(AFTER_MONTH.astimezone(VILLAGE_TIMEZONE).date())[0]:%Y-%m}"' in index
+
+    response = client.post("/notices/compile", data={"month": MONTH, "days": "5", "honour_roll": "y"})
+    notice_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    draft = text(client.get(f"/notices/{notice_id}"))
+    assert "草稿" in draft and "0101 张三" in draft and "义务劳动（全天） · 修村道" in draft
+    assert "红黑榜" in draft and "发布" in draft and "打印公示" not in draft
+    assert client.get(f"/notices/{notice_id}/print").status_code == 404  # only what is published is printed
+
+    confirm = text(client.get(f"/notices/{notice_id}/publish"))
+    assert "发布后内容永久冻结" in confirm and "公示期 5 天" in confirm
+    reviewed = re.search(r'name="reviewed" type="hidden" value="([0-9a-f]{64})"', confirm).group(1)
+    assert client.post(f"/notices/{notice_id}/publish", data={"reviewed": reviewed}).status_code == 302
+    notice = stored(app, notice_id)
+    assert (
+        notice.status == "published" and notice.digest == hashlib.sha256(notice.content.encode()).hexdigest()
+    )
+
+    published = text(client.get(f"/notices/{notice_id}"))
+    assert notice.digest in published and notice.chain_head in published
+    assert "内容与摘要一致" in published and "台账链头吻合" in published and "异议期中" in published
+    paper = client.get(f"/notices/{notice_id}/print")
+    sheet = text(paper)
+    assert paper.status_code == 200 and "<svg" in sheet and "print.css" in sheet and "app.css" not in sheet
+    assert notice.digest in sheet and notice.chain_head in sheet and f"/n/{notice.token}" in sheet
+    assert "0101 张三" in sheet
+    assert re.findall(r"<script(?![^>]*\bsrc=)", sheet) == [] and 'style="' not in sheet  # the CSP's rules
+
+
+def test_publishing_a_draft_the_books_overtook_is_refused_until_compiled_again(app, ids, login):
+    client = login("a-supervisor")
+    response = client.post("/notices/compile", data={"month": MONTH, "days": "7"})
+    notice_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    reviewed = re.search(r'value="([0-9a-f]{64})"', text(client.get(f"/notices/{notice_id}/publish"))).group(
+        1
+    )
+    with app.app_context():
+        award(ids["a"], ids["li"], ids["labour"])  # in the month, after the draft
+    refused = client.post(f"/notices/{notice_id}/publish", data={"reviewed": reviewed})
+    assert refused.status_code == 200 and "请重新生成草稿" in text(refused)
+    assert stored(app, notice_id).status == "draft"
+    assert client.post(f"/notices/{notice_id}/compile").status_code == 302
+    fresh = re.search(r'value="([0-9a-f]{64})"', text(client.get(f"/notices/{notice_id}/publish"))).group(1)
+    assert fresh != reviewed
+    assert client.post(f"/notices/{notice_id}/publish", data={"reviewed": fresh}).status_code == 302
+    assert stored(app, notice_id).status == "published"
+
+
+def test_a_month_not_over_is_refused_on_the_form(ids, login, monkeypatch):
+    monkeypatch.setattr(notices, "utcnow", lambda: datetime.now(UTC))
+    response = login("a-supervisor").post("/notices/compile", data={"month": MONTH, "days": "7"})
+    assert response.status_code == 422 and "这个月还没有结束" in text(response)
+
+
+def test_other_staff_read_notices_but_only_the_supervisor_writes(app, ids, login):
+    notice_id = compile_and_publish(login("a-supervisor"))
+    for username in ("a-admin", "a-leader", "county"):
+        client = login(username)
+        assert client.get("/notices/").status_code == 200, username
+        page_text = text(client.get(f"/notices/{notice_id}"))
+        assert "0101 张三" in page_text and "生成草稿" not in page_text, username
+        assert client.get(f"/notices/{notice_id}/print").status_code == 200, username
+        assert client.post("/notices/compile", data={"month": MONTH, "days": "7"}).status_code == 403, (
+            username
+        )
+    assert login("b-supervisor").get(f"/notices/{notice_id}").status_code == 404
+    assert login("b-supervisor").get(f"/notices/{notice_id}/print").status_code == 404
+
+
+def test_the_compile_form_refuses_a_post_without_its_csrf_token(app, ids, login):
+    client = login("a-supervisor")
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/notices/compile", data={"month": MONTH, "days": "7"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Notice.id)) is None
+
+
+# ---- the public page ------------------------------------------------------------------------------------
+
+
+def test_a_published_notice_is_public_by_its_token_and_its_content_verifies(app, ids, login, client):
+    notice_id = compile_and_publish(login("a-supervisor"))
+    notice = stored(app, notice_id)
+    response = client.get(f"/n/{notice.token}")
+    assert response.status_code == 200
+    assert (
+        response.headers["Cache-Control"] == "no-store"
+        and "script-src" not in response.headers["Content-Security-Policy"]
+    )
+    body = text(response)
+    assert "a村" in body and "0101 张三" in body and notice.digest in body and "当前内容与摘要一致" in body
+    raw = client.get(f"/n/{notice.token}/content.json")
+    assert raw.mimetype == "application/json"
+    assert hashlib.sha256(raw.get_data()).hexdigest() == notice.digest
+
+
+def test_drafts_and_unknown_tokens_are_not_public(app, ids, login, client):
+    supervisor = login("a-supervisor")
+    response = supervisor.post("/notices/compile", data={"month": MONTH, "days": "7"})
+    draft = stored(app, int(response.headers["Location"].rsplit("/", 1)[1]))
+    for token in (draft.token, "x" * 43, "nope"):
+        assert client.get(f"/n/{token}").status_code == 404
+        assert client.get(f"/n/{token}/content.json").status_code == 404
+
+
+# ---- the villager: object, read the answer --------------------------------------------------------------
+
+
+def test_a_villager_objects_to_a_line_and_reads_the_supervisors_answer(app, ids, login, client):
+    notice_id = compile_and_publish(login("a-supervisor"))
+    notice = stored(app, notice_id)
+    scan(client, ids["zhang_token"])
+    mine = text(client.get("/me/notices"))
+    assert "义务劳动（全天）" in mine and "李四" not in mine  # the household's own lines only
+    link = f"/me/notices/{notice.token}/objection?entry={ids['entry']}"
+    assert f'href="{link}"' in mine
+    form = text(client.get(link))
+    assert "提出异议" in form and "修村道" in form
+    response = client.post(link, data={"text": "那天我家没人参加劳动", "request_key": "k" * 24})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/me/objections")
+    assert client.post(link, data={"text": "再提一次", "request_key": "k" * 24}).status_code == 302  # resent
+    waiting = text(client.get("/me/objections"))
+    assert "那天我家没人参加劳动" in waiting and "待答复" in waiting and "村里正在核实" in waiting
+    assert "已提出异议" in text(client.get("/me/notices"))
+    with app.app_context():
+        (objection,) = db.session.scalars(select(Objection)).all()
+        objection_id = objection.id
+        db.session.remove()
+
+    supervisor = login("a-supervisor")
+    assert ">1</span>" in text(supervisor.get("/notices/"))  # the menu counts the waiting objection
+    queue = text(supervisor.get("/notices/objections"))
+    assert "0101 张三" in queue and "那天我家没人参加劳动" in queue
+    assert "异议不成立" in text(supervisor.get(f"/notices/objections/{objection_id}"))
+    refused = supervisor.post(f"/notices/objections/{objection_id}/answer", data={"decision": "upheld"})
+    assert refused.status_code == 422 and "请填写答复" in text(refused)
+    answered = supervisor.post(
+        f"/notices/objections/{objection_id}/answer",
+        data={"decision": "upheld", "answer": "经核实该户当天未参加，予以冲正"},
+    )
+    assert answered.status_code == 302
+    with app.app_context():
+        reversal = db.session.scalar(select(LedgerEntry).where(LedgerEntry.reversal_of_id == ids["entry"]))
+        assert (reversal.kind, reversal.note) == (EntryKind.REVERSAL, "经核实该户当天未参加，予以冲正")
+        db.session.remove()
+
+    answer = text(client.get("/me/objections"))
+    assert "异议成立" in answer and "村里答复：经核实该户当天未参加，予以冲正" in answer
+    assert "冲正：义务劳动（全天）" in text(page(client, ids["zhang_token"]))
+
+
+def test_a_villager_cannot_object_to_another_households_line_or_after_the_period(
+    app, ids, login, client, monkeypatch
+):
+    notice = stored(app, compile_and_publish(login("a-supervisor")))
+    scan(client, ids["zhang_token"])
+    assert client.get(f"/me/notices/{notice.token}/objection?entry={ids['li_entry']}").status_code == 404
+    assert client.get(f"/me/notices/{notice.token}/objection").status_code == 404
+    assert client.get(f"/me/notices/{'x' * 43}/objection?entry={ids['entry']}").status_code == 404
+    refused = post(
+        client,
+        ids["zhang_token"],
+        f"/notices/{notice.token}/objection?entry={ids['li_entry']}",
+        data={"text": "不对", "request_key": "r" * 24},
+    )
+    assert refused.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(Objection.id)) is None
+    monkeypatch.setattr(notices, "utcnow", lambda: notice.objection_deadline)
+    assert client.get(f"/me/notices/{notice.token}/objection?entry={ids['entry']}").status_code == 404
+    assert "现在没有正在公示的内容" in text(client.get("/me/notices"))
+
+
+def test_villager_pages_need_the_card(ids, client):
+    for path in ("/me/notices", "/me/objections"):
+        response = client.get(path)
+        assert response.status_code == 404 and "此卡无效" in text(response)
+
+
+# ---- 公示后入账 -------------------------------------------------------------------------------------------
+
+
+def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_opens_the_pages(
+    app, ids, login, client, monkeypatch
+):
+    with app.app_context():
+        with unit_of_work() as session:
+            session.get(Village, ids["a"]).credit_after_notice = True
+        claim_id = award(ids["a"], ids["zhang"], ids["labour"], note="清理河道").claim.id
+        db.session.remove()
+    card = text(page(client, ids["zhang_token"]))
+    assert "公示中（暂未入账）" in card and "另有 10 分公示中" in card
+    notice = stored(app, compile_and_publish(login("a-supervisor")))
+    mine = text(client.get("/me/notices"))
+    assert f"claim={claim_id}" in mine and "（公示中）" in mine
+
+    monkeypatch.setattr(notices, "utcnow", lambda: notice.objection_deadline + timedelta(minutes=1))
+    assert "积分已入账" not in text(login("a-admin").get("/notices/"))  # only the supervisor's pages settle
+    with app.app_context():
+        assert db.session.get(PointsClaim, claim_id).status == ClaimStatus.PUBLICIZING
+        db.session.remove()
+    assert "1 期公示的异议期已满，公示中的积分已入账。" in text(
+        login("a-supervisor").get("/notices/", follow_redirects=True)
+    )
+    with app.app_context():
+        assert db.session.get(PointsClaim, claim_id).status == ClaimStatus.APPROVED
+        assert db.session.get(Notice, notice.id).settled_at is not None
+        db.session.remove()
+    card = text(page(client, ids["zhang_token"]))
+    assert "公示中（暂未入账）" not in card and "<strong>120</strong>" in card
+
+
+def test_the_system_admin_sets_credit_after_notice_and_the_notice_days(app, ids, login):
+    response = login("sysadmin").post(
+        f"/admin/villages/{ids['a']}",
+        data={
+            "base_points": "100",
+            "yuan_per_point": "3",
+            "card_prefix": "A",
+            "notice_days": "10",
+            "credit_after_notice": "y",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        village = db.session.get(Village, ids["a"])
+        assert (village.credit_after_notice, village.notice_days) == (True, 10)
+        db.session.remove()
+    shown = text(login("a-leader").get("/notices/"))
+    assert "本村实行“公示后入账”" in shown and "公示期 10 天" in shown
+    refused = login("sysadmin").post(
+        f"/admin/villages/{ids['a']}",
+        data={"base_points": "100", "yuan_per_point": "3", "card_prefix": "A", "notice_days": "0"},
+    )
+    assert refused.status_code == 200 and "1 到 60" in text(refused)
