@@ -5,8 +5,9 @@ Besides the staff pages under /notices this blueprint serves, with no sign-in, a
 token of its public URL (/n/<token>, printed as a QR code on the paper copy), and the villager's own pages
 behind the card (/me/notices to object to a line, /me/objections to read the answers).
 
-The supervisor's pages first settle the notices whose objection period is over (公示后入账: their held
-awards are credited); `flask --app wsgi lovemart settle-notices` does the same for every village, from cron.
+When a notice's objection period is over, its held awards (公示后入账) are credited by
+`flask --app wsgi lovemart settle-notices` from cron, or by the supervisor's 结算入账 button, which the
+notice list shows while something is due (pages never write on GET).
 """
 
 from functools import partial
@@ -68,7 +69,6 @@ def open_objections() -> int:
 @require(Permission.NOTICE_READ)
 def index():
     village = working_village()
-    _settle_due(village.id)
     form = CompileForm(month=notices.last_month(notices.local_today())[0], days=village.notice_days)
     return _index(village, form)
 
@@ -96,12 +96,26 @@ def compile_month():
     return _index(village, form), 422
 
 
+@bp.post("/notices/settle")
+@require(Permission.NOTICE_PUBLISH)
+def settle():
+    """结算入账: credit the held awards of this village's notices whose objection period is over. Clicking
+    twice settles nothing more."""
+    village = working_village()
+    with unit_of_work() as session:
+        settled = len(notices.settle_due(session, village_id=village.id))
+    if settled:
+        flash(_("%(n)d 期公示的异议期已满，公示中的积分已入账。", n=settled), "success")
+    else:
+        flash(_("没有需要结算的公示。"), "info")
+    return redirect(url_for("notices.index"))
+
+
 @bp.get("/notices/<int:notice_id>")
 @require(Permission.NOTICE_READ)
 def detail(notice_id: int):
     """A draft to review, or a published notice with its seal and its objections."""
     village = working_village()
-    _settle_due(village.id)
     notice = notices.get(db.session, village_id=village.id, notice_id=notice_id)
     published = notice.status == NoticeStatus.PUBLISHED
     return render_template(
@@ -175,7 +189,6 @@ def printable(notice_id: int):
 @require(Permission.NOTICE_READ)
 def objections():
     village = working_village()
-    _settle_due(village.id)
     return render_template(
         "notices/objections.html",
         village=village,
@@ -311,24 +324,12 @@ def _index(village, form: CompileForm):
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("notices/index.html", village=village, page=page, form=form)
+    due = has_permission(current_actor(), Permission.NOTICE_PUBLISH) and notices.has_due(
+        db.session, village_id=village.id
+    )
+    return render_template("notices/index.html", village=village, page=page, form=form, due=due)
 
 
 def _raise(**kwargs) -> int:
     with unit_of_work() as session:
         return notices.raise_objection(session, **kwargs).id
-
-
-def _settle_due(village_id: int) -> None:
-    """On the supervisor's pages: credit the held awards of the notices whose objection period is over.
-
-    A read decides first, so a page writes only when something is due.
-    """
-    if not has_permission(current_actor(), Permission.NOTICE_PUBLISH):
-        return
-    if not notices.has_due(db.session, village_id=village_id):
-        return
-    with unit_of_work() as session:
-        settled = len(notices.settle_due(session, village_id=village_id))
-    if settled:
-        flash(_("%(n)d 期公示的异议期已满，公示中的积分已入账。", n=settled), "success")

@@ -198,6 +198,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "notices.objections"): READERS,
     ("GET", "notices.objection"): READERS,
     ("POST", "notices.compile_month"): {SUPERVISOR},
+    ("POST", "notices.settle"): {SUPERVISOR},
     ("POST", "notices.recompile"): {SUPERVISOR},
     ("GET", "notices.publish"): {SUPERVISOR},
     ("POST", "notices.publish"): {SUPERVISOR},

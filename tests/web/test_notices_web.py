@@ -1,6 +1,6 @@
 """The notice pages (公示) as the supervisor, the other staff, anyone holding the public URL and a villager
 holding a card use them: compile, review, publish, print; object from the QR page, answer, read the answer;
-公示后入账 settled when the supervisor opens the pages; the two village settings.
+公示后入账 settled by the supervisor's button (never by a GET); the two village settings.
 
 The entries are made now; the notices service's clock is moved past the month's end, as if the month just
 ended (see tests/services/test_notices.py).
@@ -270,7 +270,7 @@ def test_villager_pages_need_the_card(ids, client):
 # ---- 公示后入账 -------------------------------------------------------------------------------------------
 
 
-def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_opens_the_pages(
+def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_settles(
     app, ids, login, client, monkeypatch
 ):
     with app.app_context():
@@ -285,13 +285,17 @@ def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_opens
     assert f"claim={claim_id}" in mine and "（公示中）" in mine
 
     monkeypatch.setattr(notices, "utcnow", lambda: notice.objection_deadline + timedelta(minutes=1))
-    assert "积分已入账" not in text(login("a-admin").get("/notices/"))  # only the supervisor's pages settle
-    with app.app_context():
+    assert "结算入账" not in text(login("a-admin").get("/notices/"))  # only the supervisor settles
+    listing = text(login("a-supervisor").get("/notices/"))
+    assert "公示中的积分等待入账" in listing and "结算入账" in listing
+    with app.app_context():  # the page only offers it: a GET writes nothing
         assert db.session.get(PointsClaim, claim_id).status == ClaimStatus.PUBLICIZING
         db.session.remove()
     assert "1 期公示的异议期已满，公示中的积分已入账。" in text(
-        login("a-supervisor").get("/notices/", follow_redirects=True)
+        login("a-supervisor").post("/notices/settle", follow_redirects=True)
     )
+    again = text(login("a-supervisor").post("/notices/settle", follow_redirects=True))
+    assert "没有需要结算的公示。" in again and "结算入账" not in again  # a second click settles nothing
     with app.app_context():
         assert db.session.get(PointsClaim, claim_id).status == ClaimStatus.APPROVED
         assert db.session.get(Notice, notice.id).settled_at is not None
