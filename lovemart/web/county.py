@@ -15,7 +15,8 @@ from lovemart.services.totals import VILLAGE_TIMEZONE
 
 bp = Blueprint("county", __name__)
 
-#: The default period: the last three whole months.
+#: The default period: the current month so far and the two before it (the seeds' weekly ranking compares
+#: what is happening now).
 DEFAULT_MONTHS = 3
 #: A period longer than this is refused (the monthly chart would be unreadable).
 MAX_MONTHS = 60
@@ -73,8 +74,7 @@ def _overview():
 
 
 def _default_period() -> tuple[date, date]:
-    this_month = datetime.now(VILLAGE_TIMEZONE).date().replace(day=1)
-    last = (this_month - timedelta(days=1)).replace(day=1)
+    last = datetime.now(VILLAGE_TIMEZONE).date().replace(day=1)
     first = last
     for _month_back in range(DEFAULT_MONTHS - 1):
         first = (first - timedelta(days=1)).replace(day=1)

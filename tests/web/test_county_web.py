@@ -43,6 +43,13 @@ def test_officer_ranks_the_villages_of_the_county(login, county):
     assert "全县合计" in html
 
 
+def test_by_default_the_period_ends_with_this_month(login, county):
+    html = login("officer").get("/county/?sort=issued").get_data(as_text=True)
+    assert f"至 {this_month()}，共 3 个月" in html
+    table = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert table.index("b村") < table.index("a村")  # this month's base points count
+
+
 def test_officer_downloads_the_ranking(login, county):
     officer = login("officer")
     month = this_month()
