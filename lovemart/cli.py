@@ -14,6 +14,7 @@ from lovemart.services import (
     demo,
     generator,
     inventory,
+    ledger_export,
     notices,
     points,
     redemptions,
@@ -128,6 +129,32 @@ def verify_command():
     for problem in broken:
         click.echo(f"village {problem.village_id}, redemption {problem.receipt_no}: {problem.what}", err=True)
     raise SystemExit(1)
+
+
+@lovemart_cli.command("export-ledger")
+@click.argument("village_code")
+@click.argument("year", type=int)
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_ledger_command(village_code: str, year: int, path: Path):
+    """Write a village's points ledger (积分台账) of YEAR to PATH as .xlsx, with a progress bar."""
+    part = path.with_name(path.name + ".part")  # PATH appears only once complete
+    try:
+        with unit_of_work() as session, part.open("wb") as target:
+            village_id = villages.by_code(session, village_code).id
+            with click.progressbar(length=1, label="积分台账") as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = max(total, 1)
+                    bar.update(done - bar.pos)
+
+                written = ledger_export.export_year(
+                    session, village_id=village_id, year=year, target=target, progress=progress
+                )
+    except DomainError as error:
+        part.unlink(missing_ok=True)
+        _fail(error)
+    part.replace(path)
+    click.echo(f"{written} entries written to {path}")
 
 
 @lovemart_cli.command("settle-notices")

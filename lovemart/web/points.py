@@ -6,6 +6,9 @@ Every writing form carries a request key made when the page was shown: a double 
 twice, is recorded once and answered with the first result.
 """
 
+import tempfile
+from datetime import datetime
+
 from flask import (
     Blueprint,
     abort,
@@ -15,6 +18,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -23,8 +27,8 @@ from lovemart.authz import Permission, current_actor, has_permission, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.points import AwardForm, BatchForm, HouseholdSearchForm, LedgerFilterForm, ReverseForm
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import photos, points, rules, villages
-from lovemart.services.points import EntryFilter
+from lovemart.services import ledger_export, photos, points, rules, villages
+from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import submit
 from lovemart.web.photos import photo_root
@@ -58,7 +62,29 @@ def index():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("points/index.html", village=village, form=form, page=page)
+    this_year = datetime.now(VILLAGE_TIMEZONE).year
+    return render_template("points/index.html", village=village, form=form, page=page, this_year=this_year)
+
+
+@bp.get("/ledger.xlsx")
+@require(Permission.LEDGER_READ)
+def export_ledger():
+    """A year of the village's ledger as .xlsx, written in chunks to a temporary file and then sent."""
+    village = working_village()
+    year = request.args.get("year", type=int) or datetime.now(VILLAGE_TIMEZONE).year
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
+    try:
+        ledger_export.export_year(db.session, village_id=village.id, year=year, target=target)
+    except BaseException:
+        target.close()
+        raise
+    target.seek(0)
+    return send_file(
+        target,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{village.code}-ledger-{year}.xlsx",
+    )
 
 
 @bp.get("/entries/<int:entry_id>")

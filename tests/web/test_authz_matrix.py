@@ -97,6 +97,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "cards.recover"): {ADMIN},
     # points
     ("GET", "points.index"): READERS,
+    ("GET", "points.export_ledger"): READERS,
     ("GET", "points.entry"): READERS,
     ("GET", "points.award"): {ADMIN},
     ("POST", "points.award"): {ADMIN},
