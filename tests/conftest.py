@@ -3,6 +3,7 @@ the session, clients and signed-in clients."""
 
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from lovemart import create_app
 from lovemart.config import TestConfig
 from lovemart.db import db
 from lovemart.services import users
+from tests import figures
 
 POSTGRES_URL = os.environ.get(
     "LOVEMART_TEST_POSTGRES_URL", "postgresql+psycopg://lovemart:lovemart@127.0.0.1:5432/lovemart_test"
@@ -186,3 +188,22 @@ def query_counter(app):
             event.remove(engine, "before_cursor_execute", record)
 
     return counting
+
+
+def pytest_configure(config):
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller names the file; workers inherit it
+        handle, path = tempfile.mkstemp(prefix="lovemart-figures-", suffix=".jsonl")
+        os.close(handle)
+        os.environ[figures.ENV] = path
+
+
+def pytest_terminal_summary(terminalreporter):
+    if "PYTEST_XDIST_WORKER" in os.environ or figures.ENV not in os.environ:
+        return
+    path = Path(os.environ[figures.ENV])
+    found = figures.lines(path)
+    path.unlink(missing_ok=True)
+    if found:
+        terminalreporter.section("load, crash and fuzz figures")
+        for line in found:
+            terminalreporter.write_line(line)

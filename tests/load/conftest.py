@@ -21,24 +21,15 @@ from sqlalchemy import create_engine, make_url, text
 from lovemart import create_app
 from lovemart.authz import Role
 from lovemart.db import db, unit_of_work
-from lovemart.services import cards, inspections, inventory, users, villages
-from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
-from lovemart.services.inventory import ProductInput
-from lovemart.services.villages import VillageSettings
+from lovemart.models import User
+from lovemart.services import cards, users
 from tests.conftest import POSTGRES_URL, _config, _migrate, _postgres_reachable
-from tests.factories import make_household
+from tests.factories import make_user, make_village
+from tests.points_helpers import carded_household
+from tests.shop_helpers import make_product
 
 ROOT = Path(__file__).resolve().parents[2]
 SOAK = os.environ.get("LOVEMART_SOAK") == "1"
-FIGURES: list[tuple[str, dict]] = []
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not FIGURES:
-        return
-    terminalreporter.section("load and crash figures")
-    for name, figures in FIGURES:
-        terminalreporter.write_line(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
 
 
 @dataclass(frozen=True)
@@ -147,56 +138,13 @@ def serve(request, tmp_path):
         _migrate(url, instance)
         app = create_app(_config(url, instance))
         with app.app_context():
+            village_id = make_village("load", groups=("一组",), base_points=balance)
+            household, _token = carded_household(village_id)
+            product_id = make_product(village_id, "挂面", price, stock=stock, unit="把")
+            counter = make_user("counter", Role.ADMIN, "load")
             with unit_of_work() as session:
-                village = villages.create_village(
-                    session,
-                    actor=None,
-                    county_code="yichuan",
-                    county_name="宜川县",
-                    township_name="英旺乡",
-                    code="load",
-                    name="压测村",
-                    groups=["一组"],
-                    settings=VillageSettings(base_points=balance),
-                )
-                village_id = village.id
-            household = make_household(village_id)
-            with unit_of_work() as session:
-                inspections.record(
-                    session,
-                    actor=None,
-                    village_id=village_id,
-                    household_id=household,
-                    data=InspectionInput(
-                        village.created_at.date(), "检查组", dict.fromkeys(CHECK_COLUMNS, True)
-                    ),
-                )
-                number = cards.issue(
-                    session, actor=None, village_id=village_id, household_id=household
-                ).number
-                zone = inventory.zones(session, village_id=village_id)[0]
-                product = inventory.create_product(
-                    session,
-                    actor=None,
-                    village_id=village_id,
-                    data=ProductInput(name="挂面", zone_id=zone.id, unit="把", points_price=price),
-                )
-                inventory.stock_in(
-                    session,
-                    actor=None,
-                    village_id=village_id,
-                    lines=[inventory.StockInLine(product.id, stock)],
-                )
-                product_id = product.id
-                user = users.create_user(
-                    session,
-                    actor=None,
-                    username="counter",
-                    password="load-test-pass",
-                    role=Role.ADMIN,
-                    village=session.get(type(village), village_id),
-                )
-                token = users.create_api_token(session, actor=None, user=user)
+                number = cards.active_card(session, village_id=village_id, household_id=household).number
+                token = users.create_api_token(session, actor=None, user=session.get(User, counter))
             db.engine.dispose()
         served = Served(
             request.param, url, _free_port(), token, number, product_id, village_id, instance=instance

@@ -20,8 +20,9 @@ import time
 
 import pytest
 
+from tests.figures import record
 from tests.load.clients import redeem
-from tests.load.conftest import FIGURES, SOAK, books, receipts
+from tests.load.conftest import SOAK, books, receipts
 
 pytestmark = pytest.mark.load
 
@@ -90,17 +91,15 @@ def test_acknowledged_redemptions_survive_sigkill(serve):
     assert not failure, failure
     assert not thread.is_alive()
 
-    FIGURES.append(
-        (
-            f"crash {served.kind}",
-            {
-                "requests": REQUESTS,
-                "kills": kills,
-                "cut off and retried": stream.cut_off,
-                "acknowledged": len(stream.acknowledged),
-                "5xx": sum(status >= 500 for status in stream.statuses),
-            },
-        )
+    record(
+        f"crash {served.kind}",
+        {
+            "requests": REQUESTS,
+            "kills": kills,
+            "cut off and retried": stream.cut_off,
+            "acknowledged": len(stream.acknowledged),
+            "5xx": sum(status >= 500 for status in stream.statuses),
+        },
     )
     assert kills == KILLS
     served.stop()

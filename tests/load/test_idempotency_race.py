@@ -10,8 +10,9 @@ SQLite it still passed, because BEGIN IMMEDIATE serialises whole transactions, w
 
 import pytest
 
+from tests.figures import record
 from tests.load.clients import same_keys, tally
-from tests.load.conftest import FIGURES, SOAK, books
+from tests.load.conftest import SOAK, books
 
 pytestmark = pytest.mark.load
 
@@ -23,7 +24,7 @@ def test_each_key_makes_one_redemption_whoever_sends_it(serve):
     first = same_keys(served, keys=KEYS, copies=3, processes=8)
     answers = [a for copies in first.values() for a in copies]
     figures = tally(answers)
-    FIGURES.append((f"idempotency {served.kind}", figures))
+    record(f"idempotency {served.kind}", figures)
     assert figures["5xx"] == 0, answers
     for key, copies in first.items():
         assert [status for status, _ in copies] == [201, 201, 201], (key, copies)
@@ -33,6 +34,6 @@ def test_each_key_makes_one_redemption_whoever_sends_it(serve):
 
     changed = same_keys(served, keys=KEYS, copies=1, processes=8, quantity=2)
     refused = tally([a for copies in changed.values() for a in copies])
-    FIGURES.append((f"idempotency, changed body {served.kind}", refused))
+    record(f"idempotency, changed body {served.kind}", refused)
     assert refused["refusals"] == {"idempotency_conflict": KEYS} and refused["5xx"] == 0
     assert books(served)["redemptions"] == KEYS

@@ -17,8 +17,9 @@ How these tests were shown to fail against a broken guard (2026-11-22, both chan
 
 import pytest
 
+from tests.figures import record
 from tests.load.clients import hammer, tally
-from tests.load.conftest import FIGURES, SOAK, books
+from tests.load.conftest import SOAK, books
 
 pytestmark = pytest.mark.load
 
@@ -33,7 +34,7 @@ def test_exactly_what_the_books_allow_succeeds(serve, stock, expected, balance_a
         served = serve(balance=1000, price=7, stock=stock)
         answers = hammer(served, processes=PROCESSES, attempts=ATTEMPTS, round_=round_)
         figures = tally(answers)
-        FIGURES.append((f"redeem race {served.kind} stock {stock} round {round_ + 1}", figures))
+        record(f"redeem race {served.kind} stock {stock} round {round_ + 1}", figures)
         assert figures["5xx"] == 0, answers
         assert figures["201"] == expected
         assert set(figures["refusals"]) <= {"out_of_stock", "insufficient_points"}

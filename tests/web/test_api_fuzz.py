@@ -14,6 +14,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.services import users
 from tests.books import problems
 from tests.factories import make_two_villages, make_user
+from tests.figures import record
 from tests.points_helpers import carded_household
 from tests.shop_helpers import make_product
 
@@ -37,7 +38,7 @@ def bearer(app) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_no_api_input_makes_a_server_error(app, bearer):
+def test_no_api_input_makes_a_server_error(app, database, bearer):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     tried = {"operations": 0, "inputs": 0}
@@ -45,8 +46,7 @@ def test_no_api_input_makes_a_server_error(app, bearer):
         operation = result.ok()
         tried["operations"] += 1
         _fuzz(operation, bearer, tried, failures)
-    operations, inputs = tried["operations"], tried["inputs"]
-    print(f"\nAPI fuzz: {operations} operations, {inputs} inputs tried, {len(failures)} server errors")
+    record(f"API fuzz {database['kind']}", {**tried, "5xx": len(failures)})
     assert failures == [], "\n".join(failures[:20])
     with app.app_context():
         assert problems(db.session) == []

@@ -27,6 +27,7 @@ from lovemart.models import AuditEvent, Objection, Village
 from lovemart.services import cards, donations, inventory, notices, photos, points, redemptions, users, walls
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.services.redemptions import CartLine
+from tests import figures
 from tests.conftest import PASSWORD
 from tests.factories import make_household, make_user, make_village
 from tests.points_helpers import make_rule, pass_inspection
@@ -505,7 +506,7 @@ def test_every_route_is_in_the_table(app):
     assert stale == set(), f"entries for routes that no longer exist: {sorted(stale)}"
 
 
-def test_every_role_gets_what_the_table_says(app, world):
+def test_every_role_gets_what_the_table_says(app, database, world):
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; here the refusals must be authz's
     app.config["CARD_PAGE_RATE_LIMIT"] = "100000 per minute"
     writes: list[str] = []
@@ -565,7 +566,9 @@ def test_every_role_gets_what_the_table_says(app, world):
                         mismatches.append(f"GET {url} as {role} wrote: {writes[0][:80]}")
     finally:
         event.remove(engine, "before_cursor_execute", record)
-    print(f"\nauthorization matrix: {tried} requests, {len(mismatches)} mismatches")
+    figures.record(
+        f"authorization matrix {database['kind']}", {"requests": tried, "mismatches": len(mismatches)}
+    )
     assert mismatches == [], "\n".join(mismatches)
 
 

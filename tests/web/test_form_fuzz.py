@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from lovemart.db import db
 from tests.books import problems
+from tests.figures import record
 from tests.web.test_authz_matrix import (  # noqa: F401 - `world` is a fixture
     ADMIN,
     ANONYMOUS,
@@ -146,7 +147,7 @@ def _fuzz(
     post()
 
 
-def test_no_form_input_makes_a_server_error(app, world):  # noqa: F811 - the fixture
+def test_no_form_input_makes_a_server_error(app, database, world):  # noqa: F811 - the fixture
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; the fuzz must reach the forms
     app.config["CARD_PAGE_RATE_LIMIT"] = "100000 per minute"
     clients = _clients(app, world)
@@ -163,8 +164,9 @@ def test_no_form_input_makes_a_server_error(app, world):  # noqa: F811 - the fix
         tried["routes"] += 1
 
         _fuzz(client, url, fields, files, tried, failures)
-    print(
-        f"\nform fuzz: {tried['routes']} forms, {tried['inputs']} inputs tried, {len(failures)} server errors"
+    record(
+        f"form fuzz {database['kind']}",
+        {"forms": tried["routes"], "inputs": tried["inputs"], "5xx": len(failures)},
     )
     assert failures == [], "\n".join(failures[:20])
     with app.app_context():
