@@ -16,6 +16,7 @@ import itertools
 import os
 import uuid
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -321,6 +322,7 @@ class ShopBooks(RuleBasedStateMachine):
             assert CardStatus.ACTIVE not in statuses
 
 
+@pytest.mark.soak
 def test_any_sequence_of_counter_work_keeps_the_books(session):
     run_state_machine_as_test(
         lambda: ShopBooks(session),

@@ -38,6 +38,7 @@ def bearer(app) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.soak
 def test_no_api_input_makes_a_server_error(app, database, bearer):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []

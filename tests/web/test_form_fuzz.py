@@ -13,6 +13,7 @@ import io
 import os
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -147,6 +148,7 @@ def _fuzz(
     post()
 
 
+@pytest.mark.soak
 def test_no_form_input_makes_a_server_error(app, database, world):  # noqa: F811 - the fixture
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; the fuzz must reach the forms
     app.config["CARD_PAGE_RATE_LIMIT"] = "100000 per minute"
