@@ -104,8 +104,10 @@ def _free_port() -> int:
 
 
 def _database(kind: str, tmp_path: Path) -> str:
+    """A new, empty database for every server (a soak round starts from fresh books)."""
     if kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'served.db'}"
+        number = len(list(tmp_path.glob("served-*.db")))
+        return f"sqlite:///{tmp_path / f'served-{number}.db'}"
     if reason := _postgres_reachable():
         pytest.skip(reason)
     server = make_url(POSTGRES_URL)
