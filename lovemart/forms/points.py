@@ -125,6 +125,13 @@ class ReverseForm(RequestKeyMixin, LoveMartForm):
     reason = TextAreaField(_l("冲正原因"), validators=[DataRequired(_l("请填写冲正原因。")), Length(max=500)])
 
 
+class RefuseForm(LoveMartForm):
+    """The reason typed in a queue's row when a claim is rejected or an application declined (the service
+    refuses an empty one, with its own message)."""
+
+    reason = StringField(_l("原因"), validators=[Length(max=500, message=_l("原因最多 500 个字。"))])
+
+
 def _holder_label(holder) -> str:
     return str(_l("%(number)s %(head)s（%(group)s，余额 %(balance)d 分）")) % {
         "number": holder.number,

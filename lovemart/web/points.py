@@ -25,7 +25,14 @@ from flask_babel import gettext as _
 
 from lovemart.authz import Permission, current_actor, has_permission, require
 from lovemart.db import db, unit_of_work
-from lovemart.forms.points import AwardForm, BatchForm, HouseholdSearchForm, LedgerFilterForm, ReverseForm
+from lovemart.forms.points import (
+    AwardForm,
+    BatchForm,
+    HouseholdSearchForm,
+    LedgerFilterForm,
+    RefuseForm,
+    ReverseForm,
+)
 from lovemart.models.points import ClaimStatus, EntryKind
 from lovemart.services import ledger_export, photos, points, rules, villages
 from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
@@ -283,13 +290,18 @@ def decline(claim_id: int):
 def _refuse(claim_id: int, expected: ClaimStatus, message: str, queue: str):
     """Reject a pending claim or decline an application, with the reason from the queue's form."""
     village = working_village()
+    form = RefuseForm()
+    if not form.validate():
+        for errors in form.errors.values():
+            flash(errors[0], "error")
+        return redirect(url_for(queue))
     with unit_of_work() as session:
         points.reject(
             session,
             actor=current_actor(),
             village_id=village.id,
             claim_id=claim_id,
-            reason=request.form.get("reason", ""),
+            reason=form.reason.data or "",
             expected=expected,
         )
     flash(message, "success")

@@ -516,7 +516,10 @@ def test_supervisor_approves_and_rejects_pending_claims(app, login, ids):
     )
     assert refused.status_code == 302
     assert "请填写原因，村民会看到它。" in errors(supervisor.get("/points/approvals").get_data(as_text=True))
-    supervisor.post(f"/points/claims/{second}/reject", data={"reason": "未经村民代表评议"})
+    too_long = supervisor.post(f"/points/claims/{second}/reject", data={"reason": "长" * 501})
+    assert too_long.status_code == 302
+    assert "原因最多 500 个字。" in errors(supervisor.get("/points/approvals").get_data(as_text=True))
+    supervisor.post(f"/points/claims/{second}/reject", data={"reason": "未经村民\x00代表评议"})  # NUL dropped
     html = supervisor.get("/points/approvals").get_data(as_text=True)
     assert flashes(html) == ["已驳回，不记入积分。"] and "没有待审核的积分。" in html
     with fresh_session(app) as session:
