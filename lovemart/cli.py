@@ -18,11 +18,12 @@ from lovemart.services import (
     notices,
     points,
     redemptions,
+    spreadsheets,
     totals,
     users,
     villages,
 )
-from lovemart.services.errors import DomainError
+from lovemart.services.errors import DomainError, ImportRejected
 from lovemart.services.villages import VillageSettings
 
 lovemart_cli = AppGroup("lovemart", help="LoveMart administration commands.")
@@ -156,6 +157,42 @@ def export_ledger_command(village_code: str, year: int, path: Path):
         _fail(error)
     part.replace(path)
     click.echo(f"{written} entries written to {path}")
+
+
+@lovemart_cli.command("import-households")
+@click.argument("village_code")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_households_command(village_code: str, path: Path):
+    """Import a household roster (花名册, .xlsx or .csv) into a village, all or nothing, with a progress bar:
+    the way to load a whole county's roster, beyond what the web page takes at once."""
+    try:
+        with unit_of_work() as session:
+            village_id = villages.by_code(session, village_code).id
+            with click.progressbar(length=1, label="花名册") as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - bar.pos)
+
+                created = spreadsheets.import_roster(
+                    session,
+                    actor=None,
+                    village_id=village_id,
+                    filename=path.name,
+                    data=path.read_bytes(),
+                    max_rows=spreadsheets.LARGE_ROSTER_ROWS,
+                    progress=progress,
+                )
+    except ImportRejected as error:
+        for problem in error.problems[:50]:
+            click.echo(
+                f"  第 {problem.line} 行：{problem.message}" if problem.line else f"  {problem.message}",
+                err=True,
+            )
+        _fail(error)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"{len(created)} households imported into {village_code}")
 
 
 @lovemart_cli.command("settle-notices")

@@ -224,3 +224,60 @@ def test_api_token_prints_a_token_that_authenticates(app, runner, client):
 
     unknown = invoke(runner, "api-token", "nobody")
     assert unknown.exit_code != 0 and "找不到该记录" in unknown.output
+
+
+def county_roster(households: int) -> list[list[str]]:
+    """`households` households of three people each, in groups 一组 and 二组."""
+    rows = []
+    for n in range(1, households + 1):
+        number, group = f"{n:05d}", ("一组", "二组")[n % 2]
+        rows += [
+            [number, group, f"户主{n}", "户主", "男", "1960", f"{group}{n}号", "", "一般户"],
+            [number, "", f"配偶{n}", "配偶", "女", "1962", "", "", ""],
+            [number, "", f"子女{n}", "子女", "男", "1990", "", "", ""],
+        ]
+    return rows
+
+
+def test_import_households_takes_a_roster_beyond_the_web_pages_limit(app, runner, tmp_path, monkeypatch):
+    from lovemart.services import spreadsheets
+    from tests.rosters import xlsx
+
+    monkeypatch.setattr(spreadsheets, "MAX_ROWS", 30)  # the web page's bound, made small: 60 rows exceed it
+    create_village(runner)
+    roster = tmp_path / "花名册.xlsx"
+    roster.write_bytes(xlsx(county_roster(20)))
+    result = invoke(runner, "import-households", "hexi", str(roster))
+    assert result.exit_code == 0, result.output
+    assert "花名册" in result.output and "20 households imported into hexi" in result.output
+    with fresh_session(app) as session:
+        assert village_counts(session, "hexi") | {"poor_households": 0, "poor_people": 0} == {
+            "households": 20,
+            "people": 60,
+            "poor_households": 0,
+            "poor_people": 0,
+        }
+        assert session.scalar(
+            select(AuditEvent.data).where(AuditEvent.tag == "household:household:import")
+        ) == {
+            "households": 20,
+            "people": 60,
+            "file": "花名册.xlsx",
+        }
+
+
+def test_import_households_refuses_a_bad_roster_whole(app, runner, tmp_path):
+    from tests.rosters import csv_bytes
+
+    create_village(runner)
+    rows = county_roster(3)
+    rows[4][4] = "未知"  # the second household's spouse: no such gender
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(csv_bytes(rows))
+    result = invoke(runner, "import-households", "hexi", str(roster))
+    assert result.exit_code != 0
+    assert "第 6 行" in result.output and "导入文件有 1 处错误，未导入任何数据。" in result.output
+    unknown = invoke(runner, "import-households", "nowhere", str(roster))
+    assert unknown.exit_code != 0
+    with fresh_session(app) as session:
+        assert village_counts(session, "hexi")["households"] == 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from lovemart.models import Card, Household, LedgerEntry, Member, PointsAccount, PointsClaim, Rule, Village
@@ -77,6 +77,43 @@ class VillagerView:
         return sum(line.points for line in self.held)
 
 
+_accounts, _claims, _rules = PointsAccount.__table__, PointsClaim.__table__, Rule.__table__
+_entries, _members, _villages = LedgerEntry.__table__, Member.__table__, Village.__table__
+_HEAD = (
+    select(_villages.c.name, _villages.c.yuan_per_point, _accounts.c.balance, _members.c.name)
+    .select_from(_accounts)
+    .join(_villages, _villages.c.id == _accounts.c.village_id)
+    .outerjoin(
+        _members,
+        and_(
+            _members.c.household_id == _accounts.c.household_id,
+            _members.c.village_id == _accounts.c.village_id,
+            _members.c.relation == Relation.HEAD.value,
+        ),
+    )
+    .where(_accounts.c.id == bindparam("account"), _accounts.c.village_id == bindparam("village"))
+)
+_ENTRIES = (
+    select(_entries.c.created_at, _entries.c.kind, _entries.c.rule_name, _entries.c.points)
+    .where(_entries.c.account_id == bindparam("account"))
+    .order_by(_entries.c.seq.desc())
+    .limit(bindparam("limit"))
+)
+_APPLICATIONS = (
+    select(_claims.c.created_at, _rules.c.name, _claims.c.points, _claims.c.status, _claims.c.reason)
+    .join(_rules, _rules.c.id == _claims.c.rule_id)
+    .where(_claims.c.account_id == bindparam("account"), _claims.c.from_villager.is_(True))
+    .order_by(_claims.c.id.desc())
+    .limit(bindparam("limit"))
+)
+_HELD = (
+    select(_claims.c.created_at, _rules.c.name, _claims.c.points)
+    .join(_rules, _rules.c.id == _claims.c.rule_id)
+    .where(_claims.c.account_id == bindparam("account"), _claims.c.status == ClaimStatus.PUBLICIZING.value)
+    .order_by(_claims.c.id.desc())
+)
+
+
 @dataclass(frozen=True)
 class AccountSummary:
     household_id: int
@@ -91,43 +128,16 @@ def villager_view(
     session: Session, card: Card, *, entries: int = RECENT_ENTRIES, applications: int = RECENT_APPLICATIONS
 ) -> VillagerView:
     """The page behind an active card, in four statements (head, newest entries, newest applications, and
-    the awards held 公示中: few, as they wait at most for the next notice's period)."""
-    head = session.execute(
-        select(Village.name, Village.yuan_per_point, PointsAccount.balance, Member.name)
-        .select_from(PointsAccount)
-        .join(Village, Village.id == PointsAccount.village_id)
-        .outerjoin(
-            Member,
-            and_(
-                Member.household_id == PointsAccount.household_id,
-                Member.village_id == PointsAccount.village_id,
-                Member.relation == Relation.HEAD.value,
-            ),
-        )
-        .where(PointsAccount.id == card.account_id, PointsAccount.village_id == card.village_id)
-    ).one_or_none()
+    the awards held 公示中: few, as they wait at most for the next notice's period), built once and run in
+    Core: the page is what every villager's phone asks for."""
+    connection = session.connection()
+    head = connection.execute(_HEAD, {"account": card.account_id, "village": card.village_id}).one_or_none()
     if head is None:
         raise NotFound()
     village_name, yuan_per_point, balance, head_name = head
-    entry_rows = session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.rule_name, LedgerEntry.points)
-        .where(LedgerEntry.account_id == card.account_id)
-        .order_by(LedgerEntry.seq.desc())
-        .limit(entries)
-    ).all()
-    claim_rows = session.execute(
-        select(PointsClaim.created_at, Rule.name, PointsClaim.points, PointsClaim.status, PointsClaim.reason)
-        .join(Rule, Rule.id == PointsClaim.rule_id)
-        .where(PointsClaim.account_id == card.account_id, PointsClaim.from_villager.is_(True))
-        .order_by(PointsClaim.id.desc())
-        .limit(applications)
-    ).all()
-    held_rows = session.execute(
-        select(PointsClaim.created_at, Rule.name, PointsClaim.points)
-        .join(Rule, Rule.id == PointsClaim.rule_id)
-        .where(PointsClaim.account_id == card.account_id, PointsClaim.status == ClaimStatus.PUBLICIZING.value)
-        .order_by(PointsClaim.id.desc())
-    ).all()
+    entry_rows = connection.execute(_ENTRIES, {"account": card.account_id, "limit": entries}).all()
+    claim_rows = connection.execute(_APPLICATIONS, {"account": card.account_id, "limit": applications}).all()
+    held_rows = connection.execute(_HELD, {"account": card.account_id}).all()
     return VillagerView(
         village_name=village_name,
         head_name=head_name or "",

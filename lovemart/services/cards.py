@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from lovemart.db import utcnow
@@ -227,11 +227,15 @@ def by_token(session: Session, token: str) -> Card | None:
     """The active card behind a villager URL, in any village (the token is the only credential)."""
     if not token or len(token) > 64 or "\x00" in token:  # PostgreSQL refuses NUL in text
         return None
-    return session.scalar(
-        select(Card)
-        .where(Card.token == token, Card.status == CardStatus.ACTIVE.value)
-        .execution_options(all_villages=True)
-    )
+    return session.scalar(_BY_TOKEN, {"token": token})
+
+
+#: Built once: every villager page runs it.
+_BY_TOKEN = (
+    select(Card)
+    .where(Card.token == bindparam("token"), Card.status == CardStatus.ACTIVE.value)
+    .execution_options(all_villages=True)
+)
 
 
 def _new_card(

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lovemart.db import utcnow
 from lovemart.models import (
@@ -282,35 +283,73 @@ def move(
     kind: MovementKind,
     **links,
 ) -> StockMovement:
-    """The one place stock changes: a conditional UPDATE of the stored level and its movement row.
+    """`move_stock` for a model-level caller: the product object kept in step, the movement returned.
+
+    :raise NotFound, OutOfStock:
+    """
+    product = get_product(session, village_id=village_id, product_id=product_id)
+    session.flush()  # the rows the movement points at (a new donation, purchase or wish) exist first
+    movement_id, stock_after = move_stock(
+        session,
+        actor_id=actor.id if actor is not None else None,
+        village_id=village_id,
+        product_id=product.id,
+        quantity=quantity,
+        kind=kind,
+        **links,
+    )
+    set_committed_value(product, "stock", stock_after)
+    return session.get(StockMovement, movement_id)
+
+
+_products, _movements = Product.__table__, StockMovement.__table__
+_THIS_PRODUCT = (_products.c.id == bindparam("product")) & (_products.c.village_id == bindparam("village"))
+_MOVE_STOCK = (
+    update(_products)
+    .where(_THIS_PRODUCT, _products.c.stock + bindparam("quantity") >= 0)
+    .values(stock=_products.c.stock + bindparam("quantity"))
+    .returning(_products.c.stock)
+)
+_STOCK_LEFT = select(_products.c.name, _products.c.stock).where(_THIS_PRODUCT)
+_INSERT_MOVEMENT = insert(_movements).returning(_movements.c.id)
+
+
+def move_stock(
+    session: Session,
+    *,
+    actor_id: int | None,
+    village_id: int,
+    product_id: int,
+    quantity: int,
+    kind: MovementKind,
+    **links,
+) -> tuple[int, int]:
+    """The one place stock changes: a conditional UPDATE of the stored level and its movement row, in Core
+    on the session's connection (no ORM flush: the counter's redemption runs this). Returns the movement's
+    id and the level after it.
 
     :raise OutOfStock: when the movement would take the level below zero.
     """
-    product = get_product(session, village_id=village_id, product_id=product_id)
-    stock_after = session.execute(
-        update(Product)
-        .where(Product.id == product.id, Product.stock + quantity >= 0)
-        .values(stock=Product.stock + quantity)
-        .returning(Product.stock)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    connection = session.connection()
+    ids = {"product": product_id, "village": village_id}
+    stock_after = connection.execute(_MOVE_STOCK, ids | {"quantity": quantity}).scalar_one_or_none()
     if stock_after is None:
-        session.refresh(product)
-        raise OutOfStock(product=product.name, wanted=-quantity, left=product.stock)
-    product.stock = stock_after
-    movement = StockMovement(
-        village_id=village_id,
-        product_id=product.id,
-        kind=kind.value,
-        quantity=quantity,
-        stock_after=stock_after,
-        recorded_by_id=actor.id if actor is not None else None,
-        created_at=utcnow(),
-        **links,
-    )
-    session.add(movement)
-    session.flush()
-    return movement
+        name, left = connection.execute(_STOCK_LEFT, ids).one()
+        raise OutOfStock(product=name, wanted=-quantity, left=left)
+    movement_id = connection.execute(
+        _INSERT_MOVEMENT,
+        {
+            "village_id": village_id,
+            "product_id": product_id,
+            "kind": kind.value,
+            "quantity": quantity,
+            "stock_after": stock_after,
+            "recorded_by_id": actor_id,
+            "created_at": utcnow(),
+        }
+        | links,
+    ).scalar_one()
+    return movement_id, stock_after
 
 
 def movements(session: Session, *, village_id: int, product_id: int, limit: int = 100) -> list[StockMovement]:

@@ -13,10 +13,12 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lovemart.db import utcnow
 from lovemart.models import (
@@ -777,18 +779,19 @@ def append_entry(
     redemption_id: int | None = None,
     book: LedgerBook | None = None,
 ) -> LedgerEntry:
-    """Append one entry; the only code that inserts into the ledger. Pass `book` if already locked."""
+    """Append one entry for a model-level caller: `write_entry` with the book and account objects kept in
+    step. Pass `book` if already locked."""
     if rule is not None:
         kind = kind or (EntryKind.DEDUCTION if points < 0 else EntryKind.AWARD)
         rule_id, rule_name, allow_negative = rule.id, rule.name, allow_negative or rule.allow_negative
     book = book if book is not None else lock_book(session, account.village_id)
-    balance_after = _move_balance(session, account, points, allow_negative=allow_negative)
-    entry = LedgerEntry(
-        village_id=account.village_id,
-        seq=book.entry_count + 1,
+    session.flush()  # the rows the entry points at (a new redemption, a reversed entry) exist first
+    written = write_entry(
+        session,
+        head=BookHead(account.village_id, book.entry_count, book.head_hash),
         account_id=account.id,
         points=points,
-        balance_after=balance_after,
+        balance_after=move_balance(session, account.id, points, allow_negative=allow_negative),
         kind=kind.value,
         rule_id=rule_id,
         rule_name=rule_name,
@@ -799,20 +802,91 @@ def append_entry(
         reversal_of_id=reversal_of.id if reversal_of is not None else None,
         request_key=request_key,
         redemption_id=redemption_id,
-        created_at=utcnow(),
-        prev_hash=book.head_hash,
     )
-    entry.hash = entry_hash(book.head_hash, entry)
-    session.add(entry)
-    book.entry_count, book.head_hash = entry.seq, entry.hash
-    session.flush()
+    set_committed_value(book, "entry_count", written.seq)
+    set_committed_value(book, "head_hash", written.hash)
+    set_committed_value(account, "balance", written.balance_after)
+    return session.get(LedgerEntry, written.id)
+
+
+# The statements of the counter's path, built once (see `redemptions`).
+_books, _accounts, _entries = LedgerBook.__table__, PointsAccount.__table__, LedgerEntry.__table__
+_LOCK_HEAD = (
+    select(_books.c.entry_count, _books.c.head_hash, _books.c.receipt_count)
+    .where(_books.c.village_id == bindparam("village"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(_books)
+    .where(_books.c.village_id == bindparam("village"))
+    .values(entry_count=bindparam("count"), head_hash=bindparam("hash"))
+)
+_INSERT_ENTRY = insert(_entries).returning(_entries.c.id)
+_MOVE_BALANCE = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("account"), _accounts.c.status == AccountStatus.ACTIVE.value)
+    .values(balance=_accounts.c.balance + bindparam("points"))
+    .returning(_accounts.c.balance)
+)
+_DEBIT_COVERED = _MOVE_BALANCE.where(_accounts.c.balance + bindparam("points") >= 0)
+_ACCOUNT_STATE = select(_accounts.c.status, _accounts.c.balance).where(_accounts.c.id == bindparam("account"))
+
+
+@dataclass(frozen=True)
+class BookHead:
+    """A locked village book's chain head."""
+
+    village_id: int
+    entry_count: int
+    head_hash: str
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    seq: int
+    hash: str
+    balance_after: int
+    created_at: datetime
+
+
+def write_entry(
+    session: Session, *, head: BookHead, account_id: int, points: int, balance_after: int, **columns
+) -> Written:
+    """The only code that inserts into the ledger: the entry next in the chain after `head` (the caller has
+    locked the book and moved the balance with `move_balance`), then the book's head and the month's totals.
+
+    Core statements on the session's connection, with no ORM flush: the counter's redemption runs this.
+    """
+    row = {
+        "village_id": head.village_id,
+        "seq": head.entry_count + 1,
+        "account_id": account_id,
+        "points": points,
+        "balance_after": balance_after,
+        "rule_id": None,
+        "rule_name": "",
+        "note": "",
+        "evidence": None,
+        "recorded_by_id": None,
+        "approved_by_id": None,
+        "reversal_of_id": None,
+        "request_key": None,
+        "redemption_id": None,
+        "created_at": utcnow(),
+        "prev_hash": head.head_hash,
+    } | columns
+    row["hash"] = entry_hash(head.head_hash, SimpleNamespace(**row))
+    connection = session.connection()
+    entry_id = connection.execute(_INSERT_ENTRY, row).scalar_one()
+    connection.execute(_MOVE_HEAD, {"village": head.village_id, "count": row["seq"], "hash": row["hash"]})
     totals.add(
         session,
-        village_id=entry.village_id,
-        month=totals.month_of(entry.created_at),
-        **totals.entry_deltas(entry.kind, points),
+        village_id=head.village_id,
+        month=totals.month_of(row["created_at"]),
+        **totals.entry_deltas(row["kind"], points),
     )
-    return entry
+    return Written(entry_id, row["seq"], row["hash"], balance_after, row["created_at"])
 
 
 def open_book(session: Session, village_id: int) -> LedgerBook:
@@ -841,25 +915,25 @@ def lock_book(session: Session, village_id: int) -> LedgerBook:
     ).scalar_one()
 
 
-def _move_balance(session: Session, account: PointsAccount, points: int, *, allow_negative: bool) -> int:
-    """One conditional UPDATE: the balance moves only if the account is active and, for a debit, covers it."""
-    condition = PointsAccount.id == account.id
-    if points < 0 and not allow_negative:
-        condition = and_(condition, PointsAccount.balance + points >= 0)
-    new_balance = session.execute(
-        update(PointsAccount)
-        .where(condition, PointsAccount.status == AccountStatus.ACTIVE.value)
-        .values(balance=PointsAccount.balance + points)
-        .returning(PointsAccount.balance)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+def lock_head(session: Session, village_id: int) -> tuple[BookHead, int]:
+    """`lock_book` for writers in Core: the chain head and the receipt counter, without loading the row."""
+    count, head, receipts = session.connection().execute(_LOCK_HEAD, {"village": village_id}).one()
+    return BookHead(village_id, count, head), receipts
+
+
+def move_balance(session: Session, account_id: int, points: int, *, allow_negative: bool) -> int:
+    """One conditional UPDATE: the balance moves only if the account is active and, for a debit, covers it.
+
+    :raise AccountFrozen, InsufficientPoints:
+    """
+    connection = session.connection()
+    stmt = _MOVE_BALANCE if points >= 0 or allow_negative else _DEBIT_COVERED
+    new_balance = connection.execute(stmt, {"account": account_id, "points": points}).scalar_one_or_none()
     if new_balance is None:
-        session.refresh(account)
-        if account.status != AccountStatus.ACTIVE:
+        status, balance = connection.execute(_ACCOUNT_STATE, {"account": account_id}).one()
+        if status != AccountStatus.ACTIVE:
             raise AccountFrozen()
-        raise InsufficientPoints(needed=-points, available=account.balance)
-    account.balance = new_balance
-    session.flush()
+        raise InsufficientPoints(needed=-points, available=balance)
     return new_balance
 
 

@@ -7,6 +7,7 @@ group, address, phone and category. Export writes the same columns, so an export
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zipfile import BadZipFile
 
@@ -30,6 +31,8 @@ REQUIRED = ("户号", "姓名", "与户主关系", "性别")
 #: Labels in a roster are data the import reads back: written in Chinese whatever the UI language.
 ROSTER_LOCALE = "zh_Hans_CN"
 MAX_ROWS = 20000
+#: The CLI's bound: 10,000 households of up to 10 people each.
+LARGE_ROSTER_ROWS = 100_000
 
 _RELATIONS = (
     {str(r.label): r.value for r in Relation}
@@ -93,25 +96,38 @@ class _Unreadable(Exception):
     """The file is not a roster we can read at all; carries the sentence to show."""
 
 
-def plan_roster(session: Session, *, village_id: int, filename: str, data: bytes) -> ImportPlan:
+def plan_roster(
+    session: Session, *, village_id: int, filename: str, data: bytes, max_rows: int | None = None
+) -> ImportPlan:
     """Read a roster file and check every row; a file that cannot be read is one problem on line 0."""
     try:
-        rows = _read_rows(filename, data)
+        rows = _read_rows(filename, data, max_rows=max_rows)
     except _Unreadable as error:
         return ImportPlan(households=[], problems=[Problem(0, str(error))])
     return plan_import(session, village_id=village_id, rows=rows)
 
 
-def import_roster(session: Session, *, actor, village_id: int, filename: str, data: bytes) -> list[Household]:
-    """Create every household of the roster file, or none.
+def import_roster(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    filename: str,
+    data: bytes,
+    max_rows: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Household]:
+    """Create every household of the roster file, or none; `progress(done, total)` after each household.
 
+    The web page takes up to `MAX_ROWS` rows (a request must end within the server's timeout); the CLI's
+    `import-households` passes `LARGE_ROSTER_ROWS` for a whole county's roster.
     :raise ImportRejected: listing every bad row (or the file's problem), when there is at least one.
     """
-    plan = plan_roster(session, village_id=village_id, filename=filename, data=data)
+    plan = plan_roster(session, village_id=village_id, filename=filename, data=data, max_rows=max_rows)
     if plan.problems:
         raise ImportRejected(plan.problems)
     created = []
-    for planned in plan.households:
+    for done, planned in enumerate(plan.households, start=1):
         try:
             created.append(
                 households.create(
@@ -120,6 +136,8 @@ def import_roster(session: Session, *, actor, village_id: int, filename: str, da
             )
         except DomainError as error:  # a rule the plan did not foresee: report it against the rows
             raise ImportRejected([Problem(planned.lines[0], error.message)]) from error
+        if progress is not None:
+            progress(done, len(plan.households))
     if created:
         audit.record(
             session,

@@ -8,9 +8,10 @@ update-then-insert below never races another writer of the same village.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from lovemart.models import Donation, LedgerEntry, VillageMonth
@@ -47,17 +48,30 @@ def entry_deltas(kind: str, points: int) -> dict[str, int]:
 
 
 def add(session: Session, *, village_id: int, month: date, **deltas: int) -> None:
-    """Advance the month's counters; the caller holds the village's book lock."""
-    values = {name: getattr(VillageMonth, name) + amount for name, amount in deltas.items()}
-    updated = session.execute(
-        update(VillageMonth)
-        .where(VillageMonth.village_id == village_id, VillageMonth.month == month)
-        .values(values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not updated:
-        session.add(VillageMonth(village_id=village_id, month=month, **dict.fromkeys(COUNTERS, 0) | deltas))
-        session.flush()
+    """Advance the month's counters; the caller holds the village's book lock. (Core statements on the
+    session's connection: the ORM's VillageMonth objects are only ever read.)"""
+    connection = session.connection()
+    values = {"village": village_id, "in_month": month} | {
+        f"d_{name}": amount for name, amount in deltas.items()
+    }
+    if not connection.execute(_advance(tuple(sorted(deltas))), values).rowcount:
+        connection.execute(
+            _INSERT, {"village_id": village_id, "month": month} | dict.fromkeys(COUNTERS, 0) | deltas
+        )
+
+
+_months = VillageMonth.__table__
+_INSERT = insert(_months)
+
+
+@cache
+def _advance(names: tuple[str, ...]):
+    """The UPDATE that advances these counters (a handful of combinations, each built once)."""
+    return (
+        update(_months)
+        .where(_months.c.village_id == bindparam("village"), _months.c.month == bindparam("in_month"))
+        .values({name: _months.c[name] + bindparam(f"d_{name}") for name in names})
+    )
 
 
 def months(session: Session, *, village_ids, first: date, last: date) -> list[VillageMonth]:

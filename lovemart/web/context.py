@@ -44,6 +44,8 @@ def _resolve_actor() -> None:
         actor = _bearer_user()
     else:
         actor = current_user._get_current_object() if current_user.is_authenticated else None
+    if actor is not None:
+        db.session.expunge(actor)  # a snapshot: a unit of work's rollback must not make it load again
     g.actor = actor
     g.readable_village_ids = _readable_village_ids(actor)
     restrict(db.session, g.readable_village_ids)
