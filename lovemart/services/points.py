@@ -847,7 +847,6 @@ class Written:
     seq: int
     hash: str
     balance_after: int
-    created_at: datetime
 
 
 def write_entry(
@@ -886,7 +885,7 @@ def write_entry(
         month=totals.month_of(row["created_at"]),
         **totals.entry_deltas(row["kind"], points),
     )
-    return Written(entry_id, row["seq"], row["hash"], balance_after, row["created_at"])
+    return Written(entry_id, row["seq"], row["hash"], balance_after)
 
 
 def open_book(session: Session, village_id: int) -> LedgerBook:
