@@ -6,7 +6,7 @@ import json
 import multiprocessing
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Result:
     p99_ms: float
     errors: int
     statuses: dict
+    #: Every request's latency in seconds, sorted (for `combine`; not in the JSON).
+    latencies: list = field(default_factory=list, repr=False)
 
     @property
     def per_second(self) -> float:
@@ -89,15 +91,34 @@ def run(port: int, request: Request, *, clients: int = 8, seconds: float = 20.0,
             statuses[status] = statuses.get(status, 0) + n
     for worker in workers:
         worker.join()
-    latencies.sort()
     errors = sum(n for status, n in statuses.items() if status not in ok)
+    return _result(latencies, seconds, errors, {str(k): v for k, v in statuses.items()})
+
+
+def combine(parts: list[Result]) -> Result:
+    """One result from runs of the same request taken in slices."""
+    statuses: dict[str, int] = {}
+    for part in parts:
+        for status, n in part.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    return _result(
+        [t for part in parts for t in part.latencies],
+        sum(part.seconds for part in parts),
+        sum(part.errors for part in parts),
+        statuses,
+    )
+
+
+def _result(latencies: list, seconds: float, errors: int, statuses: dict) -> Result:
+    latencies = sorted(latencies)
     return Result(
         requests=len(latencies),
         seconds=seconds,
         errors=errors,
-        statuses={str(k): v for k, v in statuses.items()},
+        statuses=statuses,
         p50_ms=statistics.median(latencies) * 1000 if latencies else 0.0,
         p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else 0.0,
+        latencies=latencies,
     )
 
 

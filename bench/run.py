@@ -12,7 +12,8 @@ settings (gunicorn.conf.py):
 It prints req/s, p50, p99, the ratio to the floor, the growth from the small to the large ledger, the peak
 RSS of a worker and the gzipped page size, checks the targets of issue #7, and writes the figures to
 bench/results/<date>-<commit>.json. The 8 clients share the 2 cores with the server: the ratios, measured
-in one run, are what to compare, not the absolute figures.
+in one run, are what to compare, not the absolute figures. The sizes of a database are served at once and
+measured in alternating slices, so that a shared machine's drift does not pass for growth.
 """
 
 import argparse
@@ -180,43 +181,74 @@ def _notice(target: Target) -> dict:
     }
 
 
-def measure(target: Target, seconds: float, minimal_p99: float) -> dict:
-    env = {"DATABASE_URL": target.url, "SECRET_KEY": "bench", "CARD_PAGE_RATE_LIMIT": "1000000 per minute"}
-    server = Server("wsgi:app", env)
-    results = {}
+def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
+    """Every page at every ledger size of one database, with a server per size up at once.
+
+    Each page's time is cut into `ROUNDS` slices taken in turn at each size (alternating which goes first),
+    so that the drift of a shared machine falls on the sizes alike: the growth between them is the data's,
+    not the minute's.
+    """
+    servers = {
+        target.entries: Server(
+            "wsgi:app",
+            {"DATABASE_URL": target.url, "SECRET_KEY": "bench", "CARD_PAGE_RATE_LIMIT": "1000000 per minute"},
+        )
+        for target in targets
+    }
+    results: dict[int, dict] = {target.entries: {} for target in targets}
     try:
-        port = server.port
-        admin = _sign_in(port, target.admin)
-        county = _sign_in(port, target.county)
-        villager = _card_cookie(port, target.card_token)
-        pages = {
-            "redemption": Request(
-                "POST",
-                "/api/v1/redemptions/",
-                {"Authorization": f"Bearer {target.api_token}", "Content-Type": "application/json"},
-                load.json_body(
-                    {
-                        "card_number": target.card_number,
-                        "lines": [{"product_id": target.product_id, "quantity": 1}],
-                    }
-                ),
-                unique_header="Idempotency-Key",
-            ),
-            "qr_page": Request("GET", "/me", {"Cookie": villager}),
-            "card_lookup": Request("GET", f"/counter/cards/{_card_id(target)}", {"Cookie": admin}),
-            "statement": Request("GET", f"/statements/{target.statement_household_id}", {"Cookie": admin}),
-            "county": Request("GET", "/county/", {"Cookie": county}),
-        }
-        for name, request in pages.items():
-            _status, body = load.fetch(port, request)
+        pages = {target.entries: _pages(target, servers[target.entries].port) for target in targets}
+        for name in PAGES:
             ok = (201,) if name == "redemption" else (200,)
-            result = load.run(port, request, seconds=seconds * (2 if name == "redemption" else 1), ok=ok)
-            results[name] = result.as_dict() | {"gzip_bytes": len(gzip.compress(body, 6))}
-        results["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+            slice_seconds = seconds * (2 if name == "redemption" else 1) / ROUNDS
+            slices: dict[int, list] = {size: [] for size in servers}
+            for size, server in servers.items():
+                _status, body = load.fetch(server.port, pages[size][name])
+                results[size][name] = {"gzip_bytes": len(gzip.compress(body, 6))}
+            for turn in range(ROUNDS):
+                for size in list(servers)[:: 1 if turn % 2 == 0 else -1]:
+                    slices[size].append(
+                        load.run(servers[size].port, pages[size][name], seconds=slice_seconds, ok=ok)
+                    )
+            for size, taken in slices.items():
+                results[size][name] = load.combine(taken).as_dict() | results[size][name]
+        for size, server in servers.items():
+            results[size]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
     finally:
-        server.stop()
-    results["notice"] = _notice(target)
+        for server in servers.values():
+            server.stop()
+    for target in targets:
+        results[target.entries]["notice"] = _notice(target)
     return results
+
+
+PAGES = ("redemption", "qr_page", "card_lookup", "statement", "county")
+ROUNDS = 3
+
+
+def _pages(target: Target, port: int) -> dict[str, Request]:
+    """The requests of each page, as the signed-in administrator, county officer or villager sends them."""
+    admin = _sign_in(port, target.admin)
+    county = _sign_in(port, target.county)
+    villager = _card_cookie(port, target.card_token)
+    return {
+        "redemption": Request(
+            "POST",
+            "/api/v1/redemptions/",
+            {"Authorization": f"Bearer {target.api_token}", "Content-Type": "application/json"},
+            load.json_body(
+                {
+                    "card_number": target.card_number,
+                    "lines": [{"product_id": target.product_id, "quantity": 1}],
+                }
+            ),
+            unique_header="Idempotency-Key",
+        ),
+        "qr_page": Request("GET", "/me", {"Cookie": villager}),
+        "card_lookup": Request("GET", f"/counter/cards/{_card_id(target)}", {"Cookie": admin}),
+        "statement": Request("GET", f"/statements/{target.statement_household_id}", {"Cookie": admin}),
+        "county": Request("GET", "/county/", {"Cookie": county}),
+    }
 
 
 def _card_id(target: Target) -> int:
@@ -296,14 +328,14 @@ def main() -> None:
         "results": {},
     }
     run["floors"]["minimal_view"] = minimal_floor(seconds)
-    minimal = run["floors"]["minimal_view"]
     for kind in kinds:
-        for size in sizes:
-            target = prepare(kind, size, args.villages)
-            if kind == "sqlite":
-                run["floors"][f"sqlite_redemption_{size}"] = sqlite_floor(target, seconds)
-            print(f"measuring {kind} at {size:,} entries …", flush=True)
-            run["results"][f"{kind}/{size}"] = measure(target, seconds, minimal["p99_ms"])
+        targets = [prepare(kind, size, args.villages) for size in sizes]
+        if kind == "sqlite":
+            for target in targets:
+                run["floors"][f"sqlite_redemption_{target.entries}"] = sqlite_floor(target, seconds)
+        print(f"measuring {kind} at {', '.join(f'{size:,}' for size in sizes)} entries …", flush=True)
+        for size, results in measure(targets, seconds).items():
+            run["results"][f"{kind}/{size}"] = results
     report = table(run)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
