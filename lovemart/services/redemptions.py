@@ -131,12 +131,12 @@ def redeem(
         raise InvalidInput(_l("有商品已下架或不存在，请刷新页面。"), field="lines")
     total = sum(products[line.product_id].points_price * line.quantity for line in cart)
     balance_after = points.move_balance(session, card.account_id, -total, allow_negative=False)
-    receipt = Receipt(0, f"{card.card_prefix}-{receipts + 1:06d}", total, balance_after, utcnow())
+    receipt_no, created_at = f"{card.card_prefix}-{receipts + 1:06d}", utcnow()
     redemption_id = connection.execute(
         _INSERT,
         {
             "village_id": village_id,
-            "receipt_no": receipt.receipt_no,
+            "receipt_no": receipt_no,
             "account_id": card.account_id,
             "household_id": card.household_id,
             "card_id": card.id,
@@ -146,7 +146,7 @@ def redeem(
             "idempotency_key": key,
             "request_digest": digest,
             "recorded_by_id": _id(actor),
-            "created_at": receipt.created_at,
+            "created_at": created_at,
         },
     ).scalar_one()
     connection.execute(_COUNT_RECEIPT, {"village": village_id, "count": receipts + 1})
@@ -182,7 +182,7 @@ def redeem(
         points=-total,
         balance_after=balance_after,
         kind=EntryKind.REDEMPTION.value,
-        note=str(_l("兑换 %(receipt)s")) % {"receipt": receipt.receipt_no},
+        note=str(_l("兑换 %(receipt)s")) % {"receipt": receipt_no},
         recorded_by_id=_id(actor),
         redemption_id=redemption_id,
     )
@@ -193,12 +193,12 @@ def redeem(
         subject=("Redemption", redemption_id),
         village_id=village_id,
         data={
-            "receipt_no": receipt.receipt_no,
+            "receipt_no": receipt_no,
             "points": total,
             "lines": [[line.product_id, line.quantity] for line in cart],
         },
     )
-    return Receipt(redemption_id, receipt.receipt_no, total, balance_after, receipt.created_at)
+    return Receipt(redemption_id, receipt_no, total, balance_after, created_at)
 
 
 def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reason: str) -> Redemption:
