@@ -37,7 +37,7 @@ def _register_extensions(app: Flask) -> None:
     )
     from lovemart.db import configure_engine, db
     from lovemart.extensions import babel, csrf, limiter, login_manager, migrate
-    from lovemart.web.i18n import select_locale
+    from lovemart.web.i18n import install_template_translations, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -46,6 +46,7 @@ def _register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_translations(app)
     limiter.init_app(app)
 
 

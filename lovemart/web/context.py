@@ -75,6 +75,14 @@ def working_village() -> Village:
 
     :raise 404: for a user who has no village to work in (the system admin).
     """
+    return villages.get(db.session, working_village_id())
+
+
+def working_village_id() -> int:
+    """`working_village_id()`, without loading the village (a view that needs only the id saves a query).
+
+    :raise 404: as `working_village`.
+    """
     actor = current_actor()
     readable = g.get("readable_village_ids")
     if actor is None or not readable:
@@ -88,7 +96,7 @@ def working_village() -> Village:
         if is_api_request() and chosen is not None and chosen not in readable:
             abort(404)  # a village the caller may not read: not found, rather than silently another village
         village_id = chosen if chosen in readable else readable[0]
-    return villages.get(db.session, village_id)
+    return village_id
 
 
 def switchable_villages() -> list[Village]:

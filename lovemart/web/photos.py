@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, send_file
 
 from lovemart.authz import Permission, require
 from lovemart.services import photos
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 
 bp = Blueprint("photos", __name__)
 
@@ -30,7 +30,7 @@ def store_upload(village_id: int, upload) -> str | None:
 @bp.get("/<name>")
 @require(Permission.HOUSEHOLD_READ)
 def show(name: str):
-    found = photos.path(photo_root(), village_id=working_village().id, name=name)
+    found = photos.path(photo_root(), village_id=working_village_id(), name=name)
     if found is None:
         abort(404)
     response = send_file(found, mimetype="image/jpeg", max_age=86400, conditional=True)

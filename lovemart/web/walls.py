@@ -27,7 +27,7 @@ from lovemart.models.walls import WishStatus
 from lovemart.scope import restrict
 from lovemart.services import donations, inventory, walls
 from lovemart.services.errors import InvalidInput
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village, working_village_id
 from lovemart.web.forms import perform, submit
 from lovemart.web.photos import store_upload
 from lovemart.web.villager import villager_page
@@ -106,7 +106,7 @@ def decline(wish_id: int):
 @bp.post("/walls/<int:wish_id>/pledge")
 @require(Permission.WALL_WRITE)
 def pledge(wish_id: int):
-    form = PledgeForm(donors=donations.donors(db.session, village_id=working_village().id))
+    form = PledgeForm(donors=donations.donors(db.session, village_id=working_village_id()))
     return _act(
         wish_id, form, walls.pledge, _("已登记认领。"), donor_id=form.donor_id.data, note=form.note.data
     )
@@ -115,14 +115,14 @@ def pledge(wish_id: int):
 @bp.post("/walls/<int:wish_id>/goods")
 @require(Permission.WALL_WRITE)
 def goods(wish_id: int):
-    form = GoodsForm(donations=_donations_of_donor(working_village().id, wish_id))
+    form = GoodsForm(donations=_donations_of_donor(working_village_id(), wish_id))
     return _act(wish_id, form, walls.receive_goods, _("已关联捐赠物资。"), donation_id=form.donation_id.data)
 
 
 @bp.post("/walls/<int:wish_id>/handover")
 @require(Permission.WALL_WRITE)
 def handover(wish_id: int):
-    form = HandoverForm(products=inventory.catalogue(db.session, village_id=working_village().id))
+    form = HandoverForm(products=inventory.catalogue(db.session, village_id=working_village_id()))
     return _act(
         wish_id,
         form,

@@ -8,7 +8,7 @@ from lovemart.db import unit_of_work
 from lovemart.services import cards
 from lovemart.web.api.schemas import ApiError
 from lovemart.web.cards import villager_url
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 
 blp = Blueprint("api_cards", __name__, url_prefix="/households", description="Point cards (积分卡)")
 
@@ -35,7 +35,7 @@ class CardSchema(Schema):
 def issue_card(household_id: int):
     """Issue a household's first card (its latest inspection must have passed all six checks); the village's
     base points are credited as the account's first entry."""
-    village_id = working_village().id
+    village_id = working_village_id()
     with unit_of_work() as session:
         card = cards.issue(session, actor=current_actor(), village_id=village_id, household_id=household_id)
     return card

@@ -8,7 +8,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.services import inventory
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village, working_village_id
 
 blp = Blueprint("api_goods", __name__, url_prefix="", description="Goods and stock (商品与库存)")
 
@@ -86,7 +86,7 @@ def list_products(q, page, per_page, include_inactive, zone_id=None, village=Non
     """The village's products in zone and name order, each with its current stock level."""
     result = inventory.catalogue_page(
         db.session,
-        village_id=working_village().id,
+        village_id=working_village_id(),
         zone_id=zone_id,
         search=q,
         active_only=not include_inactive,

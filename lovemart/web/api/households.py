@@ -9,7 +9,7 @@ from lovemart.models.households import Gender, HouseholdStatus, Relation
 from lovemart.services import households
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web.api.schemas import PageArgs, page_body, page_of
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village, working_village_id
 from lovemart.web.converters import MAX_ID
 
 blp = Blueprint("api_households", __name__, url_prefix="/households", description="Household registry")
@@ -59,7 +59,7 @@ def list_households(q, page, per_page, active, group_id=None, status=None, villa
     """Households of the caller's village, searchable by a member's name, number, address or phone."""
     result = households.search(
         db.session,
-        village_id=working_village().id,
+        village_id=working_village_id(),
         filters=HouseholdFilter(search=q, group_id=group_id, status=status, active=active),
         page=page,
         per_page=per_page,
@@ -73,7 +73,7 @@ def list_households(q, page, per_page, active, group_id=None, status=None, villa
 @blp.response(200, HouseholdSchema)
 def get_household(household_id: int):
     """One household with its members; 404 for another village's household."""
-    return households.get(db.session, village_id=working_village().id, household_id=household_id)
+    return households.get(db.session, village_id=working_village_id(), household_id=household_id)
 
 
 @blp.route("/", methods=["POST"])

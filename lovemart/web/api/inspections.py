@@ -9,7 +9,7 @@ from lovemart.models.inspections import CHECKS
 from lovemart.services import inspections
 from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput
 from lovemart.web.api.schemas import ApiError
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 
 blp = Blueprint("api_inspections", __name__, url_prefix="/households", description="五净一规范 inspections")
 
@@ -42,7 +42,7 @@ class InspectionSchema(Schema.from_dict(_CHECK_FIELDS)):
 @blp.alt_response(409, schema=ApiError, description="Refused: household_inactive.")
 def record_inspection(body, household_id: int):
     """Record one household's 五净一规范 inspection; a card may be issued once all six checks pass."""
-    actor, village_id = current_actor(), working_village().id
+    actor, village_id = current_actor(), working_village_id()
     with unit_of_work() as session:
         inspection = inspections.record(
             session,

@@ -18,7 +18,7 @@ from lovemart.services import notices
 from lovemart.services.notices import MAX_TEXT
 from lovemart.web.api.points import IdempotencyHeader
 from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 from lovemart.web.notices import public_url
 
 blp = Blueprint(
@@ -108,7 +108,7 @@ NoticePage = page_of(NoticeSchema, "NoticePage")
 def list_notices(page: int, per_page: int, status: str | None = None, village=None):
     """The village's notices, newest period first; drafts are seen by the village's staff only."""
     found = notices.listing(
-        db.session, village_id=working_village().id, status=status, page=page, per_page=per_page
+        db.session, village_id=working_village_id(), status=status, page=page, per_page=per_page
     )
     return page_body(found)
 
@@ -119,7 +119,7 @@ def list_notices(page: int, per_page: int, status: str | None = None, village=No
 @blp.response(200, NoticeDetailSchema)
 def get_notice(notice_id: int):
     """One notice with its content; 404 for another village's."""
-    return notices.get(db.session, village_id=working_village().id, notice_id=notice_id)
+    return notices.get(db.session, village_id=working_village_id(), notice_id=notice_id)
 
 
 @blp.route("/<int:notice_id>/objections", methods=["POST"])
@@ -136,7 +136,7 @@ def get_notice(notice_id: int):
 def raise_objection(body, notice_id: int, idempotency_key=None):
     """Record a household's objection to one of its own lines of a published notice, before the deadline.
     The same Idempotency-Key (from the same user) returns the first objection."""
-    actor, village_id = current_actor(), working_village().id
+    actor, village_id = current_actor(), working_village_id()
     notice = notices.get(db.session, village_id=village_id, notice_id=notice_id)
     with unit_of_work() as session:
         return notices.raise_objection(

@@ -20,7 +20,7 @@ from lovemart.models.rules import RuleCategory
 from lovemart.services import accounts, points, rules
 from lovemart.services.rules import RuleInput
 from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 
 blp = Blueprint(
     "api_points", __name__, description="Points accounts, ledger entries (积分台账) and rules (积分细则)"
@@ -155,7 +155,7 @@ _REFUSALS_409 = (
 def get_account(card=None, household=None, village=None):
     """A household's balance, its value in yuan, the account's status and the card in use, by printed card
     number or by household id. 404 for another village's card or household."""
-    village_id = working_village().id
+    village_id = working_village_id()
     if card is not None:
         return accounts.summary_for_card(db.session, village_id=village_id, number=card)
     return accounts.summary_for_household(db.session, village_id=village_id, household_id=household)
@@ -170,7 +170,7 @@ def get_account(card=None, household=None, village=None):
 def list_entries(household_id: int, page: int, per_page: int, village=None):
     """A household's ledger entries, newest first."""
     result = accounts.entries_page(
-        db.session, village_id=working_village().id, household_id=household_id, page=page, per_page=per_page
+        db.session, village_id=working_village_id(), household_id=household_id, page=page, per_page=per_page
     )
     return page_body(result)
 
@@ -183,7 +183,7 @@ def list_entries(household_id: int, page: int, per_page: int, village=None):
 def create_rule(body):
     """Add a rule to the village's catalogue (组长 only)."""
     body["repeat_points"] = tuple(body["repeat_points"]) if body["repeat_points"] else None
-    village_id = working_village().id
+    village_id = working_village_id()
     with unit_of_work() as session:
         rule = rules.create(session, actor=current_actor(), village_id=village_id, data=RuleInput(**body))
     return rule
@@ -201,7 +201,7 @@ def create_rule(body):
 @blp.alt_response(409, schema=ApiError, description=_REFUSALS_409)
 def award_points(body, household_id: int, idempotency_key=None):
     """Award or deduct points under a rule for one household (the rule's sign decides)."""
-    actor, village_id = current_actor(), working_village().id
+    actor, village_id = current_actor(), working_village_id()
 
     def award(session):
         return points.award(
@@ -231,7 +231,7 @@ def award_points(body, household_id: int, idempotency_key=None):
 @blp.alt_response(409, schema=ApiError, description="Refused: already_reversed.")
 def reverse_entry(body, entry_id: int, idempotency_key=None):
     """Correct a wrong entry with a reversal entry; the original stays in the books."""
-    actor, village_id = current_actor(), working_village().id
+    actor, village_id = current_actor(), working_village_id()
 
     def reverse(session):
         return points.reverse(
@@ -253,7 +253,7 @@ def reverse_entry(body, entry_id: int, idempotency_key=None):
 @blp.alt_response(409, schema=ApiError, description="Refused: claim_not_open, account_frozen.")
 def approve_entry(claim_id: int):
     """The supervisor approves a pending entry (a claim under a rule that needs approval)."""
-    actor, village_id = current_actor(), working_village().id
+    actor, village_id = current_actor(), working_village_id()
     with unit_of_work() as session:
         claim = points.approve(session, actor=actor, village_id=village_id, claim_id=claim_id)
         return points.get_entry(session, village_id=village_id, entry_id=claim.entry_id)

@@ -15,7 +15,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.services import cards, redemptions
 from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine
 from lovemart.web.api.schemas import ApiError, id_field
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 
 blp = Blueprint(
     "api_redemptions", __name__, url_prefix="/redemptions", description="Counter redemptions (兑换)"
@@ -93,7 +93,7 @@ def redeem(body, idempotency_key):
     """Exchange points for goods in one transaction: debit the card's account, take the goods from stock,
     write the ledger entry, the stock movements and the receipt. 422 `idempotency_conflict` when the key was
     used for a different request; 422 `invalid_input` for a missing key or an unknown product."""
-    village_id = working_village().id
+    village_id = working_village_id()
     number = body["card_number"].strip().upper()
     lines = [CartLine(line["product_id"], line["quantity"]) for line in body["lines"]]
     with unit_of_work() as session:
@@ -116,7 +116,7 @@ def redeem(body, idempotency_key):
 @blp.response(200, RedemptionSchema)
 def get_redemption(redemption_id: int):
     """One redemption with its lines and status; 404 for another village's."""
-    return _full(working_village().id, redemption_id)
+    return _full(working_village_id(), redemption_id)
 
 
 @blp.route("/<int:redemption_id>/cancel", methods=["POST"])
@@ -127,7 +127,7 @@ def get_redemption(redemption_id: int):
 @blp.alt_response(409, schema=ApiError, description="Refused: redemption_cancelled (returned already).")
 def cancel_redemption(body, redemption_id: int):
     """退货: reversal entries give the points and the goods back; the redemption stays, marked cancelled."""
-    village_id = working_village().id
+    village_id = working_village_id()
     with unit_of_work() as session:
         redemptions.cancel(
             session,

@@ -12,7 +12,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.models.walls import WishCategory, WishStatus
 from lovemart.services import walls
 from lovemart.web.api.schemas import PageArgs, page_body, page_of
-from lovemart.web.context import working_village
+from lovemart.web.context import working_village_id
 from lovemart.web.converters import MAX_ID
 
 blp = Blueprint("api_walls", __name__, url_prefix="/wishes", description="Wish wall (心愿墙)")
@@ -53,7 +53,7 @@ def list_wishes(page, per_page, status=None, village=None):
     """The village's wishes, newest first; `status` narrows to one state (pending, open, pledged, …)."""
     statuses = [WishStatus(status)] if status else list(WishStatus)
     found = walls.wishes(
-        db.session, village_id=working_village().id, statuses=statuses, page=page, per_page=per_page
+        db.session, village_id=working_village_id(), statuses=statuses, page=page, per_page=per_page
     )
     found_items = [_dump(row) for row in found.items]
     return page_body(found) | {"items": found_items}
@@ -67,7 +67,7 @@ def list_wishes(page, per_page, status=None, village=None):
 @blp.response(201, WishSchema)
 def post_wish(body, idempotency_key=None):
     """A household's wish, posted by the administrator; 404 for another village's household."""
-    village_id = working_village().id
+    village_id = working_village_id()
     with unit_of_work() as session:
         wish = walls.post_wish(
             session,
