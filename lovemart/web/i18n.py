@@ -1,5 +1,5 @@
 """Locale choice: Chinese unless the person picked English (kept in their session). And the templates'
-`_()` / `gettext()` / `ngettext()`, bound to the page's translations once instead of once per string."""
+`_()` / `gettext()`, bound to the page's translations once instead of once per string."""
 
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_translations
@@ -31,12 +31,7 @@ def _translation_functions() -> dict:
     def gettext(eval_ctx, string: str, **variables) -> str:
         return _format(eval_ctx, translations.ugettext(string), variables)
 
-    @pass_eval_context
-    def ngettext(eval_ctx, singular: str, plural: str, num: int, **variables) -> str:
-        variables.setdefault("num", num)
-        return _format(eval_ctx, translations.ungettext(singular, plural, num), variables)
-
-    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+    return {"_": gettext, "gettext": gettext}
 
 
 def _format(eval_ctx, text: str, variables: dict) -> str:

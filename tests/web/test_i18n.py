@@ -11,6 +11,8 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from lovemart.authz import Role
@@ -175,6 +177,19 @@ def test_wrong_password_message_in_english(client):
     response = client.post("/login", data={"username": "nobody", "password": "wrong-password"})
     html = response.get_data(as_text=True)
     assert "Incorrect username or password." in html
+
+
+def test_template_strings_escape_their_values_and_read_percent_signs(app):
+    source = "{{ _('户主：%(name)s', name='<b>') }}|{{ _('100%%') }}|{{ _('分') }}"
+    with app.test_request_context("/"):
+        assert render_template_string(source) == "户主：&lt;b&gt;|100%|分"
+
+
+def test_template_strings_follow_a_forced_locale(app):
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert render_template_string("{{ _('分') }}") == "points"
+        assert render_template_string("{{ _('分') }}") == "分"
 
 
 # --- WTForms' own validation messages follow the locale -----------------------------------------------
