@@ -7,7 +7,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lovemart.authz import VILLAGE_ROLES, Role
@@ -162,12 +162,16 @@ def create_api_token(session: Session, *, actor, user: User) -> str:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.digest == _digest(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
+    row = session.scalar(_BY_TOKEN, {"digest": _digest(token)})
     return row if row is not None and row.active else None
+
+
+#: Built once: every API request runs it.
+_BY_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.digest == bindparam("digest"), ApiToken.revoked_at.is_(None))
+)
 
 
 def _role(role: Role | str) -> Role:

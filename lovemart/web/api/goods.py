@@ -80,7 +80,7 @@ class StockInResult(Schema):
 @blp.route("/products/", methods=["GET"])
 @require(Permission.SHOP_READ)
 @blp.doc(operationId="listProducts")
-@blp.arguments(ProductQuery, location="query", as_kwargs=True)
+@blp.arguments(ProductQuery(), location="query", as_kwargs=True)
 @blp.response(200, ProductPage)
 def list_products(q, page, per_page, include_inactive, zone_id=None, village=None):
     """The village's products in zone and name order, each with its current stock level."""
@@ -99,7 +99,7 @@ def list_products(q, page, per_page, include_inactive, zone_id=None, village=Non
 @blp.route("/products/", methods=["POST"])
 @require(Permission.SHOP_WRITE)
 @blp.doc(operationId="createProduct")
-@blp.arguments(ProductSchema)
+@blp.arguments(ProductSchema())
 @blp.response(201, ProductSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused by a rule of the shop.")
 def create_product(body):
@@ -116,7 +116,7 @@ def create_product(body):
 @blp.route("/stock-ins/", methods=["POST"])
 @require(Permission.SHOP_WRITE)
 @blp.doc(operationId="stockIn")
-@blp.arguments(StockInSchema)
+@blp.arguments(StockInSchema())
 @blp.response(201, StockInResult)
 def stock_in(body):
     """进货: goods received into stock, one movement per line. Donations of goods and purchases from a fund

@@ -53,7 +53,7 @@ HouseholdPage = page_of(HouseholdSchema, "HouseholdPage")
 @blp.route("/", methods=["GET"])
 @require(Permission.HOUSEHOLD_READ)
 @blp.doc(operationId="listHouseholds")
-@blp.arguments(HouseholdQuery, location="query", as_kwargs=True)
+@blp.arguments(HouseholdQuery(), location="query", as_kwargs=True)
 @blp.response(200, HouseholdPage)
 def list_households(q, page, per_page, active, group_id=None, status=None, village=None):
     """Households of the caller's village, searchable by a member's name, number, address or phone."""
@@ -79,7 +79,7 @@ def get_household(household_id: int):
 @blp.route("/", methods=["POST"])
 @require(Permission.HOUSEHOLD_WRITE)
 @blp.doc(operationId="createHousehold")
-@blp.arguments(HouseholdSchema)
+@blp.arguments(HouseholdSchema())
 @blp.response(201, HouseholdSchema)
 def create_household(body):
     """Register a household; exactly one member must have relation `head`."""

@@ -37,7 +37,7 @@ class InspectionSchema(Schema.from_dict(_CHECK_FIELDS)):
 @blp.route("/<int:household_id>/inspections", methods=["POST"])
 @require(Permission.INSPECTION_WRITE)
 @blp.doc(operationId="recordInspection")
-@blp.arguments(InspectionSchema)
+@blp.arguments(InspectionSchema())
 @blp.response(201, InspectionSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused: household_inactive.")
 def record_inspection(body, household_id: int):

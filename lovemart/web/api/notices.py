@@ -103,7 +103,7 @@ NoticePage = page_of(NoticeSchema, "NoticePage")
 @blp.route("/", methods=["GET"])
 @require(Permission.NOTICE_READ)
 @blp.doc(operationId="listNotices")
-@blp.arguments(NoticeListArgs, location="query", as_kwargs=True)
+@blp.arguments(NoticeListArgs(), location="query", as_kwargs=True)
 @blp.response(200, NoticePage)
 def list_notices(page: int, per_page: int, status: str | None = None, village=None):
     """The village's notices, newest period first; drafts are seen by the village's staff only."""
@@ -125,8 +125,8 @@ def get_notice(notice_id: int):
 @blp.route("/<int:notice_id>/objections", methods=["POST"])
 @require(Permission.NOTICE_PUBLISH)
 @blp.doc(operationId="raiseObjection")
-@blp.arguments(ObjectionBody)
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@blp.arguments(ObjectionBody())
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
 @blp.response(201, ObjectionSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused: objection_period_over, already_objected.")
 @blp.alt_response(

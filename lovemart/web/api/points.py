@@ -149,7 +149,7 @@ _REFUSALS_409 = (
 @blp.route("/accounts", methods=["GET"])
 @require(Permission.LEDGER_READ)
 @blp.doc(operationId="getAccount")
-@blp.arguments(AccountQuery, location="query", as_kwargs=True)
+@blp.arguments(AccountQuery(), location="query", as_kwargs=True)
 @blp.response(200, AccountSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused: card_inactive, no_points_account.")
 def get_account(card=None, household=None, village=None):
@@ -164,7 +164,7 @@ def get_account(card=None, household=None, village=None):
 @blp.route("/households/<int:household_id>/entries", methods=["GET"])
 @require(Permission.LEDGER_READ)
 @blp.doc(operationId="listEntries")
-@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.arguments(PageArgs(), location="query", as_kwargs=True)
 @blp.response(200, EntryPage)
 @blp.alt_response(409, schema=ApiError, description="Refused: no_points_account.")
 def list_entries(household_id: int, page: int, per_page: int, village=None):
@@ -178,7 +178,7 @@ def list_entries(household_id: int, page: int, per_page: int, village=None):
 @blp.route("/rules", methods=["POST"])
 @require(Permission.RULE_WRITE)
 @blp.doc(operationId="createRule")
-@blp.arguments(RuleSchema)
+@blp.arguments(RuleSchema())
 @blp.response(201, RuleSchema)
 def create_rule(body):
     """Add a rule to the village's catalogue (组长 only)."""
@@ -192,8 +192,8 @@ def create_rule(body):
 @blp.route("/households/<int:household_id>/points", methods=["POST"])
 @require(Permission.LEDGER_WRITE)
 @blp.doc(operationId="awardPoints")
-@blp.arguments(AwardSchema)
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@blp.arguments(AwardSchema())
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
 @blp.response(201, EntrySchema, description="Recorded in the ledger.")
 @blp.alt_response(
     202, schema=ClaimSchema, description="The rule needs the supervisor's approval: a pending claim."
@@ -225,8 +225,8 @@ def award_points(body, household_id: int, idempotency_key=None):
 @blp.route("/entries/<int:entry_id>/reversal", methods=["POST"])
 @require(Permission.LEDGER_WRITE)
 @blp.doc(operationId="reverseEntry")
-@blp.arguments(ReversalSchema)
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
+@blp.arguments(ReversalSchema())
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
 @blp.response(201, EntrySchema, description="The reversal entry (冲正), naming the entry it corrects.")
 @blp.alt_response(409, schema=ApiError, description="Refused: already_reversed.")
 def reverse_entry(body, entry_id: int, idempotency_key=None):

@@ -80,8 +80,8 @@ class CancelSchema(Schema):
 @blp.route("/", methods=["POST"])
 @require(Permission.REDEMPTION_WRITE)
 @blp.doc(operationId="redeem")
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
-@blp.arguments(RedeemSchema)
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
+@blp.arguments(RedeemSchema())
 @blp.response(201, RedemptionCreatedSchema)
 @blp.alt_response(
     409,
@@ -122,7 +122,7 @@ def get_redemption(redemption_id: int):
 @blp.route("/<int:redemption_id>/cancel", methods=["POST"])
 @require(Permission.REDEMPTION_WRITE)
 @blp.doc(operationId="cancelRedemption")
-@blp.arguments(CancelSchema)
+@blp.arguments(CancelSchema())
 @blp.response(200, RedemptionSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused: redemption_cancelled (returned already).")
 def cancel_redemption(body, redemption_id: int):

@@ -47,7 +47,7 @@ WishPage = page_of(WishSchema, "WishPage")
 @blp.route("/", methods=["GET"])
 @require(Permission.WALL_READ)
 @blp.doc(operationId="listWishes")
-@blp.arguments(WishQuery, location="query", as_kwargs=True)
+@blp.arguments(WishQuery(), location="query", as_kwargs=True)
 @blp.response(200, WishPage)
 def list_wishes(page, per_page, status=None, village=None):
     """The village's wishes, newest first; `status` narrows to one state (pending, open, pledged, …)."""
@@ -62,8 +62,8 @@ def list_wishes(page, per_page, status=None, village=None):
 @blp.route("/", methods=["POST"])
 @require(Permission.WALL_WRITE)
 @blp.doc(operationId="postWish")
-@blp.arguments(IdempotencyHeader, location="headers", as_kwargs=True)
-@blp.arguments(WishSchema)
+@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
+@blp.arguments(WishSchema())
 @blp.response(201, WishSchema)
 def post_wish(body, idempotency_key=None):
     """A household's wish, posted by the administrator; 404 for another village's household."""
