@@ -5,7 +5,8 @@ For each database (SQLite; PostgreSQL when reachable) and each size (10,000 and 
 settings (gunicorn.conf.py):
 
 - floors: a minimal Flask view under the same server settings, and the redemption's own transaction in
-  plain sqlite3 (bench/floor_sqlite.py);
+  plain sqlite3 (bench/floor_sqlite.py); and, as a reading aid, an empty view served by LoveMart itself
+  (bench/app_floor.py), which pays the request machinery every page pays;
 - the redemption API (8 clients), the villager QR page, the counter's card page, a household statement,
   the county dashboard, and compiling a month's notice (in-process, one at a time).
 
@@ -32,7 +33,7 @@ import urllib.parse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench import floor_sqlite, load
+from bench import app_floor, floor_sqlite, load
 from bench.load import Request
 from bench.setup import BENCH_PASSWORD, ROOT, Target, postgres_reachable, prepare
 
@@ -190,7 +191,7 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
     """
     servers = {
         target.entries: Server(
-            "wsgi:app",
+            "bench.app_floor:serve()",
             {"DATABASE_URL": target.url, "SECRET_KEY": "bench", "CARD_PAGE_RATE_LIMIT": "1000000 per minute"},
         )
         for target in targets
@@ -222,7 +223,7 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
     return results
 
 
-PAGES = ("redemption", "qr_page", "card_lookup", "statement", "county")
+PAGES = ("empty_view", "redemption", "qr_page", "card_lookup", "statement", "county")
 ROUNDS = 3
 
 
@@ -232,6 +233,7 @@ def _pages(target: Target, port: int) -> dict[str, Request]:
     county = _sign_in(port, target.county)
     villager = _card_cookie(port, target.card_token)
     return {
+        "empty_view": Request("GET", app_floor.EMPTY, {}),
         "redemption": Request(
             "POST",
             "/api/v1/redemptions/",
@@ -386,15 +388,37 @@ def table(run: dict) -> str:
                     f"| {growth or '–'} | – | – | 0 |"
                 )
             verdicts += _verdicts(name, kind, int(size), figures, ratio, growth, minimal, large)
-    lines += ["", *verdicts]
+    lines += ["", *verdicts, "", *_against_the_app(run)]
     return "\n".join(lines)
+
+
+def _against_the_app(run: dict) -> list[str]:
+    """How each page compares with LoveMart's own empty view (not a target: a reading aid). The minimal
+    view is a bare Flask app; the empty view pays LoveMart's request machinery too, so what lies between
+    a page and the empty view is the page's own work."""
+    lines = []
+    for key, results in run["results"].items():
+        empty = results.get("empty_view")
+        if not empty or not empty["per_second"]:
+            continue
+        minimal = run["floors"]["minimal_view"]["per_second"]
+        pages = ", ".join(
+            f"{name} {results[name]['per_second'] / empty['per_second']:.0%}"
+            for name in PAGES
+            if name != "empty_view" and name in results
+        )
+        lines.append(
+            f"- {key}: LoveMart's empty view {empty['per_second']:,.0f} req/s "
+            f"({empty['per_second'] / minimal:.0%} of the minimal view); against it: {pages}"
+        )
+    return lines
 
 
 def _floor_of(run, name, kind, size):
     if name == "redemption" and kind == "sqlite":
         floor = run["floors"].get(f"sqlite_redemption_{size}")
         return floor, round(run["results"][f"{kind}/{size}"][name]["per_second"] / floor["per_second"], 2)
-    if name in ("qr_page", "card_lookup", "statement", "county"):
+    if name in ("empty_view", "qr_page", "card_lookup", "statement", "county"):
         minimal = run["floors"]["minimal_view"]
         return minimal, round(run["results"][f"{kind}/{size}"][name]["per_second"] / minimal["per_second"], 2)
     return None, None
@@ -449,7 +473,7 @@ def _verdicts(name, kind, size, figures, ratio, growth, minimal, large) -> list[
                 f"{figures['gzip_bytes']} B",
             )
         )
-    if growth is not None and size == large:
+    if growth is not None and size == large and name != "empty_view":
         bound = FLAT_GROWTH if name in ("redemption", "qr_page", "card_lookup") else PAGED_GROWTH
         checks.append((f"{name} growth ≤ {bound}× ({kind})", growth <= bound, f"{growth}×"))
     return [f"- [{'x' if passed else ' '}] {what}: {value}" for what, passed, value in checks]

@@ -41,9 +41,11 @@ def test_the_bench_runs_end_to_end_on_a_tiny_county(tmp_path):
     run = json.loads(result.read_text())
     assert set(run["results"]) == {"sqlite/200", "sqlite/400"}
     for figures in run["results"].values():
-        assert {"redemption", "qr_page", "card_lookup", "statement"} <= set(figures)
+        assert {"empty_view", "redemption", "qr_page", "card_lookup", "statement"} <= set(figures)
+        assert figures["empty_view"]["requests"] > 0 and figures["empty_view"]["errors"] == 0
         assert figures["redemption"]["requests"] > 0 and figures["redemption"]["errors"] == 0
         assert figures["qr_page"]["gzip_bytes"] > 0
     assert run["floors"]["minimal_view"]["per_second"] > 0
     assert run["floors"]["sqlite_redemption_200"]["per_second"] > 0
     assert "| redemption | sqlite | 400 |" in finished.stdout and "growth" in finished.stdout
+    assert "sqlite/400: LoveMart's empty view" in finished.stdout
