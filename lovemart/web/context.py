@@ -79,7 +79,7 @@ def working_village() -> Village:
 
 
 def working_village_id() -> int:
-    """`working_village_id()`, without loading the village (a view that needs only the id saves a query).
+    """The id of `working_village()`, without loading it (a view that needs only the id saves a query).
 
     :raise 404: as `working_village`.
     """
