@@ -186,8 +186,8 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
     """Every page at every ledger size of one database, with a server per size up at once.
 
     Each page's time is cut into `ROUNDS` slices taken in turn at each size (alternating which goes first),
-    so that the drift of a shared machine falls on the sizes alike: the growth between them is the data's,
-    not the minute's.
+    so that the drift of a shared machine falls on the sizes alike: the growth between them (the median of
+    the rounds' ratios, see `_growth`) is the data's, not the minute's.
     """
     servers = {
         target.entries: Server(
@@ -212,7 +212,11 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
                         load.run(servers[size].port, pages[size][name], seconds=slice_seconds, ok=ok)
                     )
             for size, taken in slices.items():
-                results[size][name] = load.combine(taken).as_dict() | results[size][name]
+                results[size][name] = (
+                    load.combine(taken).as_dict()
+                    | results[size][name]
+                    | {"slices": [round(part.per_second, 1) for part in taken]}
+                )
         for size, server in servers.items():
             results[size]["peak_rss_mb"] = round(server.peak_rss_mb(), 1)
     finally:
@@ -224,7 +228,7 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
 
 
 PAGES = ("empty_view", "redemption", "qr_page", "card_lookup", "statement", "county")
-ROUNDS = 3
+ROUNDS = 5
 
 
 def _pages(target: Target, port: int) -> dict[str, Request]:
@@ -433,6 +437,11 @@ def _growth(run, kind, name, small, large):
         return None
     if name == "notice":
         return round(after["ms_per_line"] / before["ms_per_line"], 2)
+    paired = list(zip(before.get("slices", []), after.get("slices", []), strict=False))
+    if paired and all(large for _small, large in paired):
+        # Each round measured both sizes back to back: the median of the rounds' ratios lets neither the
+        # drift between rounds nor one disturbed slice pass for growth.
+        return round(statistics.median(small / large for small, large in paired), 2)
     return round(before["per_second"] / after["per_second"], 2) if after["per_second"] else None
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.run import ROUNDS, _growth
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,7 +47,31 @@ def test_the_bench_runs_end_to_end_on_a_tiny_county(tmp_path):
         assert figures["empty_view"]["requests"] > 0 and figures["empty_view"]["errors"] == 0
         assert figures["redemption"]["requests"] > 0 and figures["redemption"]["errors"] == 0
         assert figures["qr_page"]["gzip_bytes"] > 0
+        assert len(figures["qr_page"]["slices"]) == ROUNDS
     assert run["floors"]["minimal_view"]["per_second"] > 0
     assert run["floors"]["sqlite_redemption_200"]["per_second"] > 0
     assert "| redemption | sqlite | 400 |" in finished.stdout and "growth" in finished.stdout
     assert "sqlite/400: LoveMart's empty view" in finished.stdout
+
+
+def _run_of(small_slices, large_slices):
+    def figures(slices):
+        return {"per_second": sum(slices) / len(slices), "slices": slices}
+
+    return {
+        "results": {
+            "sqlite/10": {"qr_page": figures(small_slices)},
+            "sqlite/1000": {"qr_page": figures(large_slices)},
+        }
+    }
+
+
+def test_growth_is_the_median_of_the_rounds_so_one_disturbed_slice_does_not_decide():
+    run = _run_of([300, 290, 60, 310, 305], [300, 290, 300, 310, 305])  # a burst hit round 3 at 10 only
+    assert _growth(run, "sqlite", "qr_page", 10, 1000) == 1.0  # the totals would say 0.84
+
+
+def test_growth_pairs_the_slices_taken_back_to_back():
+    # the machine slowed down between rounds, alike at both sizes; the large books cost 1.5×
+    run = _run_of([600, 300, 150, 300, 600], [400, 200, 100, 200, 400])
+    assert _growth(run, "sqlite", "qr_page", 10, 1000) == 1.5
