@@ -437,11 +437,11 @@ def _growth(run, kind, name, small, large):
         return None
     if name == "notice":
         return round(after["ms_per_line"] / before["ms_per_line"], 2)
-    paired = list(zip(before.get("slices", []), after.get("slices", []), strict=False))
-    if paired and all(large for _small, large in paired):
+    rounds = list(zip(before.get("slices", []), after.get("slices", []), strict=False))
+    if rounds and all(rate_after for _rate_before, rate_after in rounds):
         # Each round measured both sizes back to back: the median of the rounds' ratios lets neither the
         # drift between rounds nor one disturbed slice pass for growth.
-        return round(statistics.median(small / large for small, large in paired), 2)
+        return round(statistics.median(rate_before / rate_after for rate_before, rate_after in rounds), 2)
     return round(before["per_second"] / after["per_second"], 2) if after["per_second"] else None
 
 
