@@ -12,8 +12,6 @@ from typing import BinaryIO
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,6 +19,7 @@ from lovemart.models import LedgerEntry, Village
 from lovemart.models.points import EntryKind
 from lovemart.services.errors import InvalidInput
 from lovemart.services.points import VILLAGE_TIMEZONE, entry_rows, local_day_bounds
+from lovemart.services.sheets import TextSheet
 
 CHUNK = 2000
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -66,12 +65,12 @@ def export_year(
     )
     total = session.scalar(select(func.count()).select_from(LedgerEntry).where(*in_year))
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_l("积分台账")))
+    sheet = TextSheet(workbook, str(_l("积分台账")))
     for (_label, width), letter in zip(COLUMNS, "ABCDEFGHIJKLM", strict=True):
         sheet.column_dimensions[letter].width = width
     title = str(_l("%(village)s %(year)d 年积分台账")) % {"village": village.name, "year": year}
-    sheet.append([_bold(sheet, title)])
-    sheet.append([_bold(sheet, str(label)) for label, _width in COLUMNS])
+    sheet.append([sheet.bold(title)])
+    sheet.append([sheet.bold(str(label)) for label, _width in COLUMNS])
     done, after = 0, 0
     while chunk := list(
         session.scalars(
@@ -119,9 +118,3 @@ def _cells(row, reversed_seq: dict[int, int]) -> list:
         reversed_seq.get(entry.reversal_of_id),
         entry.hash,
     ]
-
-
-def _bold(sheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.font = Font(bold=True)
-    return cell

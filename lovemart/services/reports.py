@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, joinedload
 from lovemart.models import Card, Fund, Household, Notice, PointsAccount, Product, Village, VillageMonth, Wish
 from lovemart.models.cards import CardStatus
 from lovemart.models.notices import NoticeStatus
+from lovemart.services.sheets import TextSheet
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
 #: A month's notice counts as on time when published within this many days after the month ends.
@@ -310,7 +311,7 @@ def _ratio(numerator, denominator) -> Decimal | None:
 def export_xlsx(overview: Overview, rows: list[VillageFigures], metric_key: str) -> io.BytesIO:
     """The ranking table and the monthly series as an .xlsx workbook (write-only: rows are streamed)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_l("排名")))
+    sheet = TextSheet(workbook, str(_l("排名")))
     metric = METRIC_KEYS[metric_key]
     sheet.append(
         [
@@ -321,7 +322,7 @@ def export_xlsx(overview: Overview, rows: list[VillageFigures], metric_key: str)
     sheet.append([str(_l("名次")), str(_l("村")), str(_l("乡镇")), *(str(m.label) for m in METRICS)])
     for row in [*rows, overview.total]:
         sheet.append([row.rank, row.name, row.township, *(_cell(row.values.get(m.key)) for m in METRICS)])
-    series = workbook.create_sheet(title=str(_l("月度")))
+    series = TextSheet(workbook, str(_l("月度")))
     series.append([str(_l("月份")), str(_l("发放积分")), str(_l("兑换积分"))])
     for month, issued, redeemed in overview.series:
         series.append([f"{month:%Y-%m}", issued, redeemed])

@@ -24,6 +24,7 @@ from lovemart.services import audit, households
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import DomainError, ImportRejected
 from lovemart.services.households import HouseholdInput, MemberInput
+from lovemart.services.sheets import TextSheet, csv_text
 
 COLUMNS = ("户号", "村民小组", "姓名", "与户主关系", "性别", "出生年份", "住址", "电话", "户类别")
 _FIELDS = ("number", "group", "name", "relation", "gender", "birth_year", "address", "phone", "status")
@@ -207,7 +208,7 @@ def plan_import(session: Session, *, village_id: int, rows: list[RosterRow]) -> 
 def export_households(session: Session, *, village_id: int) -> io.BytesIO:
     """Every household of the village (moved-out ones too), one row per person, in the import's columns."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("花名册")
+    sheet = TextSheet(workbook, "花名册")
     sheet.append(COLUMNS)
     stmt = (
         select(Household)
@@ -319,7 +320,7 @@ def _csv_rows(data: bytes):
         raise _whole_file(_l("无法识别文件编码，请另存为 UTF-8 的 CSV。"))
     if "\x00" in text:
         raise _whole_file(_l("这不是文本格式的 CSV 文件。"))
-    return iter(csv.reader(io.StringIO(text)))
+    return ([csv_text(cell) for cell in row] for row in csv.reader(io.StringIO(text)))
 
 
 def _column_positions(header) -> list[int | None]:

@@ -12,8 +12,6 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -22,6 +20,7 @@ from lovemart.models.points import EntryKind
 from lovemart.services import households, villages
 from lovemart.services.paging import Page
 from lovemart.services.points import VILLAGE_TIMEZONE, local_day_bounds
+from lovemart.services.sheets import TextSheet
 
 
 @dataclass(frozen=True)
@@ -118,25 +117,18 @@ def export_xlsx(session: Session, *, village_id: int, household_id: int, period:
     """The passbook as an .xlsx workbook (openpyxl write-only mode: rows are streamed, not held)."""
     book = passbook(session, village_id=village_id, household_id=household_id, period=period)
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(_l("积分明细")))
+    sheet = TextSheet(workbook, str(_l("积分明细")))
     for width, column in zip((18, 10, 24, 30, 8, 8, 14, 14), "ABCDEFGH", strict=True):
         sheet.column_dimensions[column].width = width
-    bold = Font(bold=True)
-
-    def heading(text):
-        cell = WriteOnlyCell(sheet, value=str(text))
-        cell.font = bold
-        return cell
-
     head = book.household.head
-    sheet.append([heading(str(_l("%(village)s 积分明细")) % {"village": book.village.name})])
+    sheet.append([sheet.bold(str(_l("%(village)s 积分明细")) % {"village": book.village.name})])
     sheet.append([str(_l("户号")), book.household.number, str(_l("户主")), head.name if head else ""])
     sheet.append([str(_l("期间")), period_text(book.period)])
     sheet.append([str(_l("期初余额")), book.opening, str(_l("期末余额")), book.closing])
     sheet.append([])
     sheet.append(
         [
-            heading(label)
+            sheet.bold(str(label))
             for label in (
                 _l("时间"),
                 _l("类别"),
