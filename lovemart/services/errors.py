@@ -69,6 +69,18 @@ class VillageCodeTaken(DomainError):
     template = _l("村代码 %(code)s 已被使用。")
 
 
+class UnreadableFile(DomainError):
+    """An uploaded file that cannot be read at all (format, encoding, headers, size); `reason` says why."""
+
+    code = "unreadable_file"
+    status = 422
+    template = _l("%(reason)s")
+
+    def __init__(self, reason, field: str | None = "file"):
+        self.field = field
+        super().__init__(reason=reason)
+
+
 class ImportRejected(DomainError):
     """A spreadsheet with at least one bad row; `problems` lists every one, nothing was imported."""
 

@@ -9,6 +9,7 @@ import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
 from zipfile import BadZipFile
 
 from flask_babel import force_locale
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from lovemart.models import Household, HouseholdStatus
 from lovemart.models.households import Gender, Relation
-from lovemart.services import audit, households
+from lovemart.services import audit, households, xlsx_guard
 from lovemart.services.audit import AuditTag
-from lovemart.services.errors import DomainError, ImportRejected
+from lovemart.services.errors import DomainError, ImportRejected, UnreadableFile
 from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.sheets import TextSheet, csv_text
 
@@ -32,6 +33,12 @@ REQUIRED = ("户号", "姓名", "与户主关系", "性别")
 #: Labels in a roster are data the import reads back: written in Chinese whatever the UI language.
 ROSTER_LOCALE = "zh_Hans_CN"
 MAX_ROWS = 20000
+#: Columns read from a roster; the ones beyond are ignored (a roster has nine).
+MAX_COLUMNS = 64
+#: What an .xlsx roster may unpack to: a few MB of styles and themes, plus about 1.5 times what one row
+#: takes in the largest writer we know (openpyxl's inline strings: ~470 bytes).
+UNPACKED_BASE = 4 * 2**20
+UNPACKED_PER_ROW = 640
 #: The CLI's bound: 10,000 households of up to 10 people each.
 LARGE_ROSTER_ROWS = 100_000
 
@@ -93,18 +100,14 @@ class ImportPlan:
         return sum(len(h.members) for h in self.households)
 
 
-class _Unreadable(Exception):
-    """The file is not a roster we can read at all; carries the sentence to show."""
-
-
 def plan_roster(
     session: Session, *, village_id: int, filename: str, data: bytes, max_rows: int | None = None
 ) -> ImportPlan:
     """Read a roster file and check every row; a file that cannot be read is one problem on line 0."""
     try:
-        rows = _read_rows(filename, data, max_rows=max_rows)
-    except _Unreadable as error:
-        return ImportPlan(households=[], problems=[Problem(0, str(error))])
+        rows = read_roster(filename, data, max_rows=max_rows)
+    except UnreadableFile as error:
+        return ImportPlan(households=[], problems=[Problem(0, error.message)])
     return plan_import(session, village_id=village_id, rows=rows)
 
 
@@ -124,7 +127,29 @@ def import_roster(
     `import-households` passes `LARGE_ROSTER_ROWS` for a whole county's roster.
     :raise ImportRejected: listing every bad row (or the file's problem), when there is at least one.
     """
-    plan = plan_roster(session, village_id=village_id, filename=filename, data=data, max_rows=max_rows)
+    try:
+        rows = read_roster(filename, data, max_rows=max_rows)
+    except UnreadableFile as error:
+        raise ImportRejected([Problem(0, error.message)]) from error
+    return import_rows(
+        session, actor=actor, village_id=village_id, filename=filename, rows=rows, progress=progress
+    )
+
+
+def import_rows(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    filename: str,
+    rows: list[RosterRow],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Household]:
+    """Create every household of rows read by `read_roster` (at the upload, for the web page), or none.
+
+    :raise ImportRejected: listing every bad row, when there is at least one.
+    """
+    plan = plan_import(session, village_id=village_id, rows=rows)
     if plan.problems:
         raise ImportRejected(plan.problems)
     created = []
@@ -151,33 +176,39 @@ def import_roster(
     return created
 
 
-def _read_rows(filename: str, data: bytes, *, max_rows: int | None = None) -> list[RosterRow]:
+def read_roster(filename: str, data: bytes, *, max_rows: int | None = None) -> list[RosterRow]:
     """The data rows of an .xlsx or .csv roster; at most `max_rows` (default: `MAX_ROWS`, read at call time).
 
-    :raise _Unreadable: for a file that is not a readable roster (format, headers, size).
+    The work is bounded before anything is parsed: an .xlsx may unpack to `UNPACKED_BASE` plus
+    `UNPACKED_PER_ROW` bytes a row at most (`xlsx_guard`), a sheet may hold twice `max_rows` rows counting
+    blank ones, and only its first `MAX_COLUMNS` columns are read.
+    :raise UnreadableFile: for a file that is not a readable roster (format, headers, size).
     """
     max_rows = MAX_ROWS if max_rows is None else max_rows
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if suffix == "xlsx":
-        table = _xlsx_rows(data)
+        table = _xlsx_rows(data, max_unpacked=UNPACKED_BASE + UNPACKED_PER_ROW * max_rows)
     elif suffix == "csv":
         table = _csv_rows(data)
     else:
-        raise _whole_file(_l("只支持 .xlsx 或 .csv 文件。"))
+        raise UnreadableFile(_l("只支持 .xlsx 或 .csv 文件。"))
     header = next(table, None)
     if header is None:
-        raise _whole_file(_l("文件是空的。"))
+        raise UnreadableFile(_l("文件是空的。"))
     positions = _column_positions(header)
     rows = []
     for line, cells in enumerate(table, start=2):
+        if line > 2 * max_rows + 1:
+            too_many = _l("文件超过 %(n)d 行（含空行），请删除空行或分批导入。")
+            raise UnreadableFile(too_many % {"n": 2 * max_rows})
         values = [_cell_text(cells[i]) if i is not None and i < len(cells) else "" for i in positions]
         if not any(values):
             continue
         if len(rows) >= max_rows:
-            raise _whole_file(_l("文件超过 %(n)d 行，请分批导入。") % {"n": max_rows})
+            raise UnreadableFile(_l("文件超过 %(n)d 行，请分批导入。") % {"n": max_rows})
         rows.append(RosterRow(line, **dict(zip(_FIELDS, values, strict=True))))
     if not rows:
-        raise _whole_file(_l("文件中没有数据行。"))
+        raise UnreadableFile(_l("文件中没有数据行。"))
     return rows
 
 
@@ -301,12 +332,17 @@ def _member(row: RosterRow) -> tuple[MemberInput | None, Problem | None]:
     return member, None
 
 
-def _xlsx_rows(data: bytes):
+def _xlsx_rows(data: bytes, *, max_unpacked: int):
+    """The first sheet's rows, each of its first `MAX_COLUMNS` cells (padded with None)."""
+    xlsx_guard.check_archive(data, max_unpacked=max_unpacked)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as error:
-        raise _whole_file(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。")) from error
-    return iter(workbook.worksheets[0].iter_rows(values_only=True))
+        sheet = workbook.worksheets[0]
+        # the sheet's own <dimension> may claim a million rows and columns, or too few: read what is there
+        sheet.reset_dimensions()
+        yield from sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+    except (BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, OSError, ParseError) as error:
+        raise UnreadableFile(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。")) from error
 
 
 def _csv_rows(data: bytes):
@@ -317,17 +353,17 @@ def _csv_rows(data: bytes):
         except UnicodeDecodeError:
             continue
     else:
-        raise _whole_file(_l("无法识别文件编码，请另存为 UTF-8 的 CSV。"))
+        raise UnreadableFile(_l("无法识别文件编码，请另存为 UTF-8 的 CSV。"))
     if "\x00" in text:
-        raise _whole_file(_l("这不是文本格式的 CSV 文件。"))
-    return ([csv_text(cell) for cell in row] for row in csv.reader(io.StringIO(text)))
+        raise UnreadableFile(_l("这不是文本格式的 CSV 文件。"))
+    return ([csv_text(cell) for cell in row[:MAX_COLUMNS]] for row in csv.reader(io.StringIO(text)))
 
 
 def _column_positions(header) -> list[int | None]:
     names = [_cell_text(c) for c in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
-        raise _whole_file(_l("缺少必需的列：%(cols)s") % {"cols": "、".join(missing)})
+        raise UnreadableFile(_l("缺少必需的列：%(cols)s") % {"cols": "、".join(missing)})
     return [names.index(c) if c in names else None for c in COLUMNS]
 
 
@@ -337,7 +373,3 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
-
-
-def _whole_file(message) -> _Unreadable:
-    return _Unreadable(str(message))

@@ -18,7 +18,7 @@ from lovemart.services import cards, households, inspections, spreadsheets, vill
 from lovemart.services.households import HouseholdFilter, HouseholdInput, MemberInput
 from lovemart.web import uploads
 from lovemart.web.context import working_village
-from lovemart.web.forms import perform
+from lovemart.web.forms import perform, submit
 
 bp = Blueprint("households", __name__)
 
@@ -183,8 +183,11 @@ def import_upload():
     village = working_village()
     form = ImportForm()
     if form.validate_on_submit():
-        upload = uploads.save(village.id, form.file.data)
-        return redirect(url_for("households.import_preview", upload=upload))
+        file = form.file.data
+        rows = submit(form, lambda: spreadsheets.read_roster(file.filename, file.read()))
+        if rows is not None:
+            upload = uploads.save(village.id, file.filename, rows)
+            return redirect(url_for("households.import_preview", upload=upload))
     return render_template("households/import.html", form=form, village=village, columns=spreadsheets.COLUMNS)
 
 
@@ -192,8 +195,8 @@ def import_upload():
 @require(Permission.HOUSEHOLD_WRITE)
 def import_preview(upload: str):
     village = working_village()
-    filename, data = uploads.load(village.id, upload)
-    plan = spreadsheets.plan_roster(db.session, village_id=village.id, filename=filename, data=data)
+    _filename, rows = uploads.load(village.id, upload)
+    plan = spreadsheets.plan_import(db.session, village_id=village.id, rows=rows)
     return render_template(
         "households/import_preview.html",
         village=village,
@@ -211,10 +214,10 @@ def import_confirm():
     form = ImportConfirmForm()
     if not form.validate_on_submit():
         return redirect(url_for("households.import_upload"))
-    filename, data = uploads.load(village.id, form.upload.data)
+    filename, rows = uploads.load(village.id, form.upload.data)
     with unit_of_work() as session:
-        created = spreadsheets.import_roster(
-            session, actor=current_actor(), village_id=village.id, filename=filename, data=data
+        created = spreadsheets.import_rows(
+            session, actor=current_actor(), village_id=village.id, filename=filename, rows=rows
         )
     uploads.discard(village.id, form.upload.data)
     flash(_("已导入 %(n)d 户。", n=len(created)), "success")

@@ -142,7 +142,7 @@ def test_the_hostile_roster_imports_again_unchanged(app, hostile):
     with app.app_context():
         with unit_of_work() as session:
             exported = spreadsheets.export_households(session, village_id=hostile["village"]).getvalue()
-            rows = spreadsheets._read_rows("roster.xlsx", exported)
+            rows = spreadsheets.read_roster("roster.xlsx", exported)
     assert [(r.number, r.group, r.name, r.address) for r in rows] == [
         (HOSTILE["number"], HOSTILE["group"], HOSTILE["head"], HOSTILE["address"]),
         (HOSTILE["number"], HOSTILE["group"], HOSTILE["member"], ""),

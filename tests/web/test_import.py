@@ -2,18 +2,20 @@
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from lovemart.db import db
 from lovemart.models import AuditEvent, Household, Member
+from lovemart.services import spreadsheets
 from tests.factories import make_two_villages
 from tests.rosters import GOOD_ROWS, csv_bytes, xlsx
 
 UPLOAD_URL = "/households/import"
 CONFIRM_URL = "/households/import/confirm"
-TOKEN = re.compile(r"^/households/import/([0-9a-f]{32}\.(?:xlsx|csv))$")
+TOKEN = re.compile(r"^/households/import/([0-9a-f]{32})$")
 
 
 @pytest.fixture
@@ -96,7 +98,6 @@ def test_good_file_previews_then_imports_on_confirm(app, login, ids):
 def test_csv_in_gb18030_goes_through_the_same_flow(app, login, ids):
     client = login("a-admin")
     token = upload_token(client, csv_bytes(GOOD_ROWS, encoding="gb18030"), "roster.csv")
-    assert token.endswith(".csv")
     assert "检查通过：共 2 户、7 人。" in client.get(f"{UPLOAD_URL}/{token}").get_data(as_text=True)
     client.post(CONFIRM_URL, data={"upload": token})
     assert counts(app, ids["a"])[0] == 3
@@ -143,14 +144,41 @@ UNREADABLE = [
 ]
 
 
-def test_unreadable_file_is_shown_as_a_whole_file_problem(app, login, ids):
+def stored_uploads(app) -> list:
+    folder = Path(app.instance_path) / "uploads"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_unreadable_file_is_refused_on_the_upload_form_and_nothing_is_kept(app, login, ids):
     client = login("a-admin")
     for filename, data, message in UNREADABLE:
-        page = client.get(f"{UPLOAD_URL}/{upload_token(client, data, filename)}").get_data(as_text=True)
-        assert "发现 1 处错误" in page, message
-        assert "整个文件" in page and message in page
+        response = upload(client, data, filename)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, message
+        assert message in page and "上传并检查" in page
         assert "确认导入" not in page
+    assert stored_uploads(app) == []
     assert counts(app, ids["a"])[0] == 1
+
+
+def test_the_file_is_read_once_at_the_upload_and_only_its_rows_are_kept(app, login, ids, monkeypatch):
+    client = login("a-admin")
+    token = upload_token(client, xlsx(GOOD_ROWS), "花名册.xlsx")
+    (kept,) = stored_uploads(app)
+    assert kept.name == f"{ids['a']}-{token}.json" and b"PK" not in kept.read_bytes()
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the preview and the confirmation must not read the file again")
+
+    monkeypatch.setattr(spreadsheets, "read_roster", no_parsing)
+    monkeypatch.setattr(spreadsheets, "load_workbook", no_parsing)
+    assert "检查通过：共 2 户、7 人。" in client.get(f"{UPLOAD_URL}/{token}").get_data(as_text=True)
+    assert client.post(CONFIRM_URL, data={"upload": token}).status_code == 302
+    assert counts(app, ids["a"])[0] == 3
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "household:household:import"))
+        assert event.data["file"] == "花名册.xlsx"
 
 
 def test_wrong_extension_or_no_file_is_refused_on_the_form(app, login, ids):
@@ -181,11 +209,11 @@ def test_upload_of_village_a_is_404_for_village_b(app, login, ids):
 
 
 BAD_TOKENS = [
-    "0123456789abcdef0123456789abcdef.xlsx",  # well-formed, never uploaded
-    "0123456789abcdef0123456789abcdef.exe",
+    "0123456789abcdef0123456789abcdef",  # well-formed, never uploaded
+    "0123456789abcdef0123456789abcdef.json",
+    "0123456789ABCDEF0123456789ABCDEF",
     "short.xlsx",
     "..%2F..%2Fsecret_key",
-    "0123456789abcdef0123456789abcdef",
 ]
 
 
@@ -264,3 +292,23 @@ def test_confirming_a_second_upload_of_the_same_file_is_refused(app, login, ids)
     assert counts(app) == after_first
     # and its preview now says why
     assert "户号 001 在本村已存在。" in client.get(f"{UPLOAD_URL}/{second}").get_data(as_text=True)
+
+
+def test_hostile_workbooks_are_refused_at_the_upload_with_a_clear_sentence(app, login, ids, monkeypatch):
+    from tests.services.test_xlsx_guard import STRANGE, TOO_BIG, laughs, rebuilt, with_sheet_data
+
+    parsed = []
+    monkeypatch.setattr(spreadsheets, "load_workbook", lambda *a, **k: parsed.append(a))
+    client = login("a-admin")
+    hostile = {
+        "billion laughs": (laughs(), STRANGE),
+        "10 MB comment": (with_sheet_data(before=f"<!--{'x' * 10 * 2**20}-->"), STRANGE),
+        "100 MB unpacked": (rebuilt(None, chunks=(b" " * 2**20 for _ in range(100))), TOO_BIG),
+    }
+    for name, (data, message) in hostile.items():
+        response = upload(client, data)
+        assert response.status_code == 200, name
+        assert message in response.get_data(as_text=True), name
+    assert parsed == []
+    assert stored_uploads(app) == []
+    assert counts(app, ids["a"])[0] == 1
