@@ -50,7 +50,7 @@ translations: venv ## Compile the .po catalogues to .mo (skipped while there are
 	fi
 
 instance:
-	@mkdir -p instance
+	@mkdir -p -m 700 instance
 
 run: venv translations instance ## Migrate, load the demo if the database is empty, serve with gunicorn on 127.0.0.1:PORT
 	$(FLASK) db upgrade

@@ -9,6 +9,8 @@ app connects lazily, per worker.
 
 import os
 
+from lovemart import logs
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", "2"))
 worker_class = "gthread"
@@ -18,3 +20,5 @@ preload_app = True
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 errorlog = "-"
 
+# The access log prints every request line: a villager's card link carries the household's credential.
+logs.install()

@@ -11,6 +11,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         instance_relative_config=True,
     )
     _load_config(app, config)
+    _redact_logs()
     _register_extensions(app)
     _register_blueprints(app)
     _register_error_handlers(app)
@@ -27,6 +28,12 @@ def _load_config(app: Flask, config: type | dict | None) -> None:
     elif config is not None:
         app.config.from_object(config)
     load_environment(app)
+
+
+def _redact_logs() -> None:
+    from lovemart import logs
+
+    logs.install()
 
 
 def _register_extensions(app: Flask) -> None:

@@ -49,6 +49,7 @@ def load_environment(app) -> None:
     if url := os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(url)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        private_folder(Path(app.instance_path))  # SQLite creates the file, not its folder
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'lovemart.db'}"
     if key := os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = key
@@ -79,9 +80,14 @@ def _normalise_db_url(url: str) -> str:
 
 def _instance_secret(instance: Path) -> str:
     """A per-installation random key kept in the instance folder, so no two sites share one."""
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def private_folder(path: Path) -> None:
+    """Create the folder (the instance folder: database, key, uploads, photos) readable by its owner only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)

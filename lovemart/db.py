@@ -64,6 +64,11 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
 
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(_dialect, _record, _cargs, _cparams):
+        if path := _sqlite_file(engine):
+            private_file(path)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
@@ -136,7 +141,8 @@ class _WriterLock:
         self._threads.acquire()
         if self._depth == 0:
             try:
-                self._file = open(self._path, "a+b")  # noqa: SIM115 - closed when the turn ends
+                descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._file = open(descriptor, "a+b")  # noqa: SIM115 - closed when the turn ends
                 fcntl.flock(self._file, fcntl.LOCK_EX)
             except BaseException:
                 self._close()
@@ -158,6 +164,15 @@ class _WriterLock:
 
 #: One lock per process and database file (a forked worker opens its own file).
 _writer_locks: dict[tuple[int, str], _WriterLock] = {}
+
+
+def private_file(path: str) -> None:
+    """Create the SQLite database file readable by its owner only (0600) before SQLite would create it 0644;
+    SQLite gives its -wal and -shm files the mode of the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):  # there already, or no folder: SQLite reports that itself
+        pass
 
 
 def _sqlite_file(engine: Engine) -> str | None:
