@@ -337,12 +337,20 @@ def _xlsx_rows(data: bytes, *, max_unpacked: int):
     xlsx_guard.check_archive(data, max_unpacked=max_unpacked)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except _XLSX_BROKEN as error:
+        raise xlsx_guard.unreadable() from error
+    try:
         sheet = workbook.worksheets[0]
         # the sheet's own <dimension> may claim a million rows and columns, or too few: read what is there
         sheet.reset_dimensions()
         yield from sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, OSError, ParseError) as error:
-        raise UnreadableFile(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。")) from error
+    except _XLSX_BROKEN as error:
+        raise xlsx_guard.unreadable() from error
+    finally:
+        workbook.close()
+
+
+_XLSX_BROKEN = (BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, OSError, ParseError)
 
 
 def _csv_rows(data: bytes):

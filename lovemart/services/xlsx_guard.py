@@ -69,7 +69,7 @@ def _check_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, ma
                 if scan is not None:
                     scan.feed(chunk)
     except _BROKEN as error:
-        raise UnreadableFile(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。")) from error
+        raise unreadable() from error
     return budget
 
 
@@ -108,6 +108,11 @@ class _XmlScan:
             self.since_open = len(chunk) - chunk.rfind(b"<")
         if self.since_open > MAX_TOKEN:
             raise _strange()
+
+
+def unreadable() -> UnreadableFile:
+    """A file that is not an .xlsx workbook, or a damaged one."""
+    return UnreadableFile(_l("无法读取该 Excel 文件，请确认它是 .xlsx 格式。"))
 
 
 def _too_big(max_unpacked: int) -> UnreadableFile:
