@@ -208,6 +208,10 @@ def check_household_shape(data: HouseholdInput) -> None:
     """The household's own fields, before the registry is consulted; used by the import too."""
     if not data.number:
         raise InvalidInput(_l("户号不能为空。"), field="number")
+    if len(data.number) > Household.number.type.length:
+        raise InvalidInput(_l("户号最多 32 个字符。"), field="number")
+    if len(data.address) > Household.address.type.length:
+        raise InvalidInput(_l("住址最多 200 个字。"), field="address")
     if data.status not in {s.value for s in HouseholdStatus}:
         raise InvalidInput(_l("未知的户类别。"), field="status")
     if data.phone and not _valid_phone(data.phone):
@@ -230,6 +234,8 @@ def check_member(member: MemberInput) -> None:
     """One member's own fields; used by the import too."""
     if not member.name.strip():
         raise InvalidInput(_l("成员姓名不能为空。"), field="name")
+    if len(member.name) > Member.name.type.length:
+        raise InvalidInput(_l("姓名最多 32 个字。"), field="name")
     if member.relation not in {r.value for r in Relation}:
         raise InvalidInput(_l("未知的与户主关系。"), field="relation")
     if member.gender not in {g.value for g in Gender}:

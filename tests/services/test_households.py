@@ -46,6 +46,7 @@ def test_create_writes_household_members_and_audit(session):
         ([head(""), MemberInput("李秀英", "spouse", "female")], "姓名不能为空"),
         ([head(), MemberInput("李秀英", "wife", "female")], "与户主关系"),
         ([MemberInput("王建华", "head", "male", 1850)], "出生年份"),
+        ([head("王" * 33)], "姓名最多 32 个字"),
     ],
 )
 def test_create_refuses_bad_members_and_writes_nothing(session, members, message):
@@ -61,6 +62,20 @@ def test_create_refuses_bad_members_and_writes_nothing(session, members, message
     assert message in refused.value.message
     assert session.query(Household).count() == 0
     assert session.query(AuditEvent).filter_by(tag="household:household:create").count() == 0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (HouseholdInput("1" * 33, 0), "户号最多 32 个字符"),
+        (HouseholdInput("1", 0, address="路" * 201), "住址最多"),
+    ],
+)
+def test_over_long_household_fields_are_refused_before_the_database(data, message):
+    """PostgreSQL would refuse them with an error (a 500); SQLite would store them silently."""
+    with pytest.raises(InvalidInput) as refused:
+        households.check_household_shape(data)
+    assert message in refused.value.message
 
 
 def test_number_is_unique_within_a_village_only(session):
