@@ -1,5 +1,6 @@
 """`record(...)`, called by every writer, and the `AuditTag` names of what can happen."""
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import insert
@@ -75,16 +76,20 @@ def record(
     subject,
     village_id: int | None,
     data: dict | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Append one audit row in the caller's transaction. `actor` None means the system (CLI, demo loader).
 
     `subject` is a flushed model object, or a `(type name, id)` pair from a writer that works in Core. The
     row is inserted at once, without an ORM flush: the counter's redemption calls this on its hot path.
+    `at` is the moment of the event when it is not now (the demo's history).
     """
     subject_type, subject_id = subject if isinstance(subject, tuple) else (type(subject).__name__, subject.id)
+    row = {"created_at": at} if at is not None else {}
     session.connection().execute(
         _INSERT,
-        {
+        row
+        | {
             "village_id": village_id,
             "actor_id": actor.id if actor is not None else None,
             "actor_name": actor.username if actor is not None else "system",

@@ -6,6 +6,7 @@ reissued card carries the same balance and the old token stops working at once.
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
@@ -47,8 +48,9 @@ class PrintableCard:
     household: Household
 
 
-def issue(session: Session, *, actor, village_id: int, household_id: int) -> Card:
-    """A first card for a household that passed all six checks at its latest inspection.
+def issue(session: Session, *, actor, village_id: int, household_id: int, at: datetime | None = None) -> Card:
+    """A first card for a household that passed all six checks at its latest inspection (`at`: the moment,
+    when it is not now).
 
     Opens the points account with the village's base points as its first entry. A household coming back
     after its card was recovered gets its frozen account back, without new base points.
@@ -69,9 +71,9 @@ def issue(session: Session, *, actor, village_id: int, household_id: int) -> Car
         account = points.open_account(session, village_id=village_id, household_id=household_id)
     elif account.status == AccountStatus.FROZEN:
         points.set_frozen(session, account=account, frozen=False)
-    card = _new_card(session, village, account, actor)
+    card = _new_card(session, village, account, actor, at=at)
     if new_account:
-        points.credit_base(session, actor=actor, village=village, account=account)
+        points.credit_base(session, actor=actor, village=village, account=account, at=at)
     audit.record(
         session,
         actor=actor,
@@ -79,20 +81,21 @@ def issue(session: Session, *, actor, village_id: int, household_id: int) -> Car
         subject=card,
         village_id=village_id,
         data={"household_id": household_id, "number": card.number},
+        at=at,
     )
     return card
 
 
-def reissue(session: Session, *, actor, village_id: int, card_id: int) -> Card:
+def reissue(session: Session, *, actor, village_id: int, card_id: int, at: datetime | None = None) -> Card:
     """Report a card lost and issue its replacement: same account and balance, the old token dead at once."""
     old = get(session, village_id=village_id, card_id=card_id)
     if old.status != CardStatus.ACTIVE:
         raise CardNotActive()
-    _end(old, CardStatus.LOST)
+    _end(old, CardStatus.LOST, at)
     session.flush()
     village = villages.get(session, village_id)
     account = session.get(PointsAccount, old.account_id)
-    card = _new_card(session, village, account, actor, replaces=old)
+    card = _new_card(session, village, account, actor, replaces=old, at=at)
     audit.record(
         session,
         actor=actor,
@@ -100,6 +103,7 @@ def reissue(session: Session, *, actor, village_id: int, card_id: int) -> Card:
         subject=card,
         village_id=village_id,
         data={"household_id": card.household_id, "lost": old.number, "number": card.number},
+        at=at,
     )
     return card
 
@@ -239,7 +243,13 @@ _BY_TOKEN = (
 
 
 def _new_card(
-    session: Session, village: Village, account: PointsAccount, actor, *, replaces: Card | None = None
+    session: Session,
+    village: Village,
+    account: PointsAccount,
+    actor,
+    *,
+    replaces: Card | None = None,
+    at: datetime | None = None,
 ) -> Card:
     book = points.lock_book(session, village.id)
     book.card_count += 1
@@ -251,7 +261,7 @@ def _new_card(
         token=secrets.token_urlsafe(TOKEN_BYTES),
         status=CardStatus.ACTIVE.value,
         issued_by_id=actor.id if actor is not None else None,
-        issued_at=utcnow(),
+        issued_at=at or utcnow(),
         replaces_id=replaces.id if replaces is not None else None,
     )
     session.add(card)
@@ -259,6 +269,6 @@ def _new_card(
     return card
 
 
-def _end(card: Card, status: CardStatus) -> None:
+def _end(card: Card, status: CardStatus, at: datetime | None = None) -> None:
     card.status = status.value
-    card.ended_at = utcnow()
+    card.ended_at = at or utcnow()

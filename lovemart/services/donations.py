@@ -2,7 +2,7 @@
 fund; purchases draw on a fund and come in as stock-ins with their cost. Amounts are in fen (分)."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -117,8 +117,10 @@ def receive_goods(
     lines: list[StockInLine],
     note: str = "",
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> DonationOutcome:
-    """A donation of goods: the donation with its receipt number (捐赠凭证) and one stock-in per line."""
+    """A donation of goods: the donation with its receipt number (捐赠凭证) and one stock-in per line
+    (`at`: when it was recorded, if not now)."""
     if request_key and (done := _replayed(session, request_key, donor_id)):
         return DonationOutcome(
             done,
@@ -130,7 +132,9 @@ def receive_goods(
                 )
             ),
         )
-    donation = _donation(session, actor, village_id, donor_id, "goods", received_on, None, note, request_key)
+    donation = _donation(
+        session, actor, village_id, donor_id, "goods", received_on, None, note, request_key, at
+    )
     movements = inventory.stock_in(
         session,
         actor=actor,
@@ -138,6 +142,7 @@ def receive_goods(
         lines=lines,
         donation_id=donation.id,
         note=str(_l("捐赠入库")),
+        at=at,
     )
     return DonationOutcome(donation, movements)
 
@@ -153,6 +158,7 @@ def receive_money(
     received_on: date,
     note: str = "",
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> Donation:
     """A donation of money, credited to a fund."""
     if request_key and (done := _replayed(session, request_key, donor_id)):
@@ -161,20 +167,27 @@ def receive_money(
         raise InvalidInput(_l("捐款金额必须大于零。"), field="amount")
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
     donation = _donation(
-        session, actor, village_id, donor_id, "money", received_on, amount_fen, note, request_key
+        session, actor, village_id, donor_id, "money", received_on, amount_fen, note, request_key, at
     )
-    _move_fund(session, actor, fund, amount_fen, kind="income", donation_id=donation.id, note=note)
+    _move_fund(session, actor, fund, amount_fen, kind="income", donation_id=donation.id, note=note, at=at)
     return donation
 
 
 def add_funding(
-    session: Session, *, actor, village_id: int, fund_id: int, amount_fen: int, note: str
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    fund_id: int,
+    amount_fen: int,
+    note: str,
+    at: datetime | None = None,
 ) -> FundMovement:
     """Money allocated to a fund by its source (扶贫局资助, 民政补贴, 村集体)."""
     if amount_fen <= 0:
         raise InvalidInput(_l("金额必须大于零。"), field="amount")
     fund = get_fund(session, village_id=village_id, fund_id=fund_id)
-    movement = _move_fund(session, actor, fund, amount_fen, kind="income", note=note)
+    movement = _move_fund(session, actor, fund, amount_fen, kind="income", note=note, at=at)
     audit.record(
         session,
         actor=actor,
@@ -182,6 +195,7 @@ def add_funding(
         subject=movement,
         village_id=village_id,
         data={"fund_id": fund.id, "amount_fen": amount_fen, "note": note.strip()},
+        at=at,
     )
     return movement
 
@@ -197,6 +211,7 @@ def purchase(
     supplier: str = "",
     note: str = "",
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> Purchase:
     """Goods bought with a fund's money: the fund pays the sum of the lines' costs, the goods come in."""
     if request_key and (done := session.scalar(select(Purchase).where(Purchase.request_key == request_key))):
@@ -218,10 +233,11 @@ def purchase(
         note=note.strip(),
         request_key=request_key,
         recorded_by_id=_id(actor),
+        created_at=at or utcnow(),
     )
     session.add(bought)
     session.flush()
-    _move_fund(session, actor, fund, -total, kind="purchase", purchase_id=bought.id, note=supplier)
+    _move_fund(session, actor, fund, -total, kind="purchase", purchase_id=bought.id, note=supplier, at=at)
     inventory.stock_in(
         session,
         actor=actor,
@@ -229,6 +245,7 @@ def purchase(
         lines=lines,
         purchase_id=bought.id,
         note=str(_l("采购入库")),
+        at=at,
     )
     audit.record(
         session,
@@ -237,6 +254,7 @@ def purchase(
         subject=bought,
         village_id=village_id,
         data={"fund_id": fund.id, "total_fen": total},
+        at=at,
     )
     return bought
 
@@ -415,7 +433,7 @@ def _group_words(group: int) -> str:
 
 
 def _donation(
-    session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key
+    session, actor, village_id, donor_id, kind, received_on, amount_fen, note, request_key, at=None
 ) -> Donation:
     donor = get_donor(session, village_id=village_id, donor_id=donor_id)
     book = points.lock_book(session, village_id)
@@ -430,6 +448,7 @@ def _donation(
         note=note.strip(),
         request_key=request_key,
         recorded_by_id=_id(actor),
+        created_at=at or utcnow(),
     )
     session.add(donation)
     session.flush()
@@ -447,12 +466,13 @@ def _donation(
         subject=donation,
         village_id=village_id,
         data={"donor": donor.name, "kind": kind, "amount_fen": amount_fen, "receipt_no": donation.receipt_no},
+        at=at,
     )
     return donation
 
 
 def _move_fund(
-    session: Session, actor, fund: Fund, amount_fen: int, *, kind: str, note: str = "", **links
+    session: Session, actor, fund: Fund, amount_fen: int, *, kind: str, note: str = "", at=None, **links
 ) -> FundMovement:
     balance = session.execute(
         update(Fund)
@@ -473,7 +493,7 @@ def _move_fund(
         balance_after_fen=balance,
         note=note.strip(),
         recorded_by_id=_id(actor),
-        created_at=utcnow(),
+        created_at=at or utcnow(),
         **links,
     )
     session.add(movement)

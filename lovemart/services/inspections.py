@@ -57,7 +57,13 @@ def today() -> date:
 
 
 def record(
-    session: Session, *, actor, village_id: int, household_id: int, data: InspectionInput
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    household_id: int,
+    data: InspectionInput,
+    at: datetime | None = None,
 ) -> Inspection:
     """:raise NotFound, HouseholdInactive: :raise InvalidInput: future date, no inspector, a check missing."""
     household = households.get(session, village_id=village_id, household_id=household_id)
@@ -74,6 +80,7 @@ def record(
         photo=data.photo,
         recorded_by_id=actor.id if actor is not None else None,
         **checks,
+        **({"created_at": at} if at is not None else {}),
     )
     session.add(inspection)
     session.flush()
@@ -84,6 +91,7 @@ def record(
         subject=inspection,
         village_id=village_id,
         data={"household_id": household.id, "passed": inspection.passed, "checks": checks},
+        at=at,
     )
     return inspection
 
@@ -98,6 +106,7 @@ def record_round(
     inspector: str,
     results: list[RoundResult],
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> RoundOutcome:
     """The monthly door-to-door check of one group, all in one transaction, with points where asked.
 
@@ -127,11 +136,12 @@ def record_round(
                 village_id=village_id,
                 household_id=result.household_id,
                 data=InspectionInput(inspected_on, inspector, result.checks, result.note),
+                at=at,
             )
         )
         if result.rule_id is not None:
             outcome.recorded.append(
-                _round_points(session, actor, village_id, household, result, inspected_on, request_key)
+                _round_points(session, actor, village_id, household, result, inspected_on, request_key, at)
             )
     audit.record(
         session,
@@ -145,11 +155,12 @@ def record_round(
             "inspections": [inspection.id for inspection in outcome.inspections],
             "passed": outcome.passed,
         },
+        at=at,
     )
     return outcome
 
 
-def _round_points(session, actor, village_id, household, result, inspected_on, request_key):
+def _round_points(session, actor, village_id, household, result, inspected_on, request_key, at=None):
     """Award or deduct by the row's rule; a refusal names the household, so the whole round is understood."""
     try:
         return points.award(
@@ -160,6 +171,7 @@ def _round_points(session, actor, village_id, household, result, inspected_on, r
             rule_id=result.rule_id,
             note=str(_l("五净一规范检查")) + f" {inspected_on.isoformat()}",
             request_key=f"{request_key}:{household.id}" if request_key else None,
+            at=at,
         )
     except NotFound:
         raise

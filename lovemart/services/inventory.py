@@ -110,9 +110,11 @@ def save_zone(
     return zone
 
 
-def create_product(session: Session, *, actor, village_id: int, data: ProductInput) -> Product:
+def create_product(
+    session: Session, *, actor, village_id: int, data: ProductInput, at: datetime | None = None
+) -> Product:
     data = _checked_product(session, village_id, data)
-    product = Product(village_id=village_id, stock=0, **data.__dict__)
+    product = Product(village_id=village_id, stock=0, created_at=at or utcnow(), **data.__dict__)
     session.add(product)
     session.flush()
     audit.record(
@@ -122,6 +124,7 @@ def create_product(session: Session, *, actor, village_id: int, data: ProductInp
         subject=product,
         village_id=village_id,
         data={"after": _product_dict(product)},
+        at=at,
     )
     return product
 
@@ -207,8 +210,10 @@ def stock_in(
     donation_id: int | None = None,
     purchase_id: int | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> list[StockMovement]:
-    """进货: goods received, each line naming the donation or purchase it came from."""
+    """进货: goods received, each line naming the donation or purchase it came from (`at`: when, if not
+    now)."""
     if not lines:
         raise InvalidInput(_l("请至少填写一种商品。"), field="lines")
     movements = []
@@ -228,6 +233,7 @@ def stock_in(
                 donation_id=donation_id,
                 purchase_id=purchase_id,
                 note=note,
+                **moment(at),
             )
         )
     audit.record(
@@ -241,12 +247,20 @@ def stock_in(
             "donation_id": donation_id,
             "purchase_id": purchase_id,
         },
+        at=at,
     )
     return movements
 
 
 def write_off(
-    session: Session, *, actor, village_id: int, product_id: int, quantity: int, reason: str
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    product_id: int,
+    quantity: int,
+    reason: str,
+    at: datetime | None = None,
 ) -> StockMovement:
     """报损: damaged or expired goods leave the stock, with a reason."""
     if quantity <= 0:
@@ -261,6 +275,7 @@ def write_off(
         quantity=-quantity,
         kind=MovementKind.WRITE_OFF,
         note=reason.strip(),
+        **moment(at),
     )
     audit.record(
         session,
@@ -269,6 +284,7 @@ def write_off(
         subject=movement,
         village_id=village_id,
         data={"product_id": product_id, "quantity": quantity, "reason": reason.strip()},
+        at=at,
     )
     return movement
 
@@ -475,11 +491,19 @@ def low_stock(session: Session, *, village_id: int) -> list[Product]:
 # ---- stocktake ----------------------------------------------------------------------------------------
 
 
-def start_stocktake(session: Session, *, actor, village_id: int, zone_id: int | None) -> Stocktake:
+def start_stocktake(
+    session: Session, *, actor, village_id: int, zone_id: int | None, at: datetime | None = None
+) -> Stocktake:
     """A count sheet of the zone's (or the shop's) active products with the stock expected now."""
     if zone_id is not None:
         _zone(session, village_id, zone_id)
-    stocktake = Stocktake(village_id=village_id, zone_id=zone_id, status="open", started_by_id=_id(actor))
+    stocktake = Stocktake(
+        village_id=village_id,
+        zone_id=zone_id,
+        status="open",
+        started_by_id=_id(actor),
+        created_at=at or utcnow(),
+    )
     session.add(stocktake)
     session.flush()
     for product in catalogue(session, village_id=village_id, zone_id=zone_id):
@@ -492,6 +516,7 @@ def start_stocktake(session: Session, *, actor, village_id: int, zone_id: int | 
         subject=stocktake,
         village_id=village_id,
         data={"zone_id": zone_id},
+        at=at,
     )
     return stocktake
 
@@ -511,7 +536,9 @@ def record_counts(
     return stocktake
 
 
-def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id: int) -> list[StockMovement]:
+def confirm_stocktake(
+    session: Session, *, actor, village_id: int, stocktake_id: int, at: datetime | None = None
+) -> list[StockMovement]:
     """Every difference between counted and current stock becomes an adjustment naming the stocktake.
 
     The difference is taken against the stock at confirmation, so sales during the count are not
@@ -538,11 +565,12 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
                     kind=MovementKind.ADJUSTMENT,
                     stocktake_id=stocktake.id,
                     note=str(_l("盘点调整")),
+                    **moment(at),
                 )
             )
     stocktake.status = "confirmed"
     stocktake.confirmed_by_id = _id(actor)
-    stocktake.confirmed_at = utcnow()
+    stocktake.confirmed_at = at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -551,6 +579,7 @@ def confirm_stocktake(session: Session, *, actor, village_id: int, stocktake_id:
         subject=stocktake,
         village_id=village_id,
         data={"adjustments": [[m.product_id, m.quantity] for m in adjustments]},
+        at=at,
     )
     return adjustments
 
@@ -731,6 +760,11 @@ def _product_dict(product: Product) -> dict:
         "low_stock": product.low_stock,
         "active": product.active,
     }
+
+
+def moment(at: datetime | None) -> dict:
+    """The `created_at` link of a movement made at `at` (none when it is now: the row's default)."""
+    return {"created_at": at} if at is not None else {}
 
 
 def _id(user) -> int | None:

@@ -94,11 +94,11 @@ def last_month(today: date) -> tuple[date, date]:
     return month_period(today.replace(day=1) - timedelta(days=1))
 
 
-def _check_period(start: date, end: date) -> None:
+def _check_period(start: date, end: date, today: date | None = None) -> None:
     """Whole calendar months that are over: the month totals fit, and no entry of the period comes later."""
     if start.day != 1 or month_period(end)[1] != end or end < start:
         raise NoticePeriodInvalid(reason=_l("公示期间须为整月：从某月 1 日到某月最后一天。"))
-    if end >= local_today():
+    if end >= (today or local_today()):
         raise NoticePeriodInvalid(reason=_l("这个月还没有结束，月底之后才能生成这个月的公示。"))
 
 
@@ -114,13 +114,15 @@ def compile(
     period_end: date,
     days: int | None = None,
     honour_roll: bool = True,
+    at: datetime | None = None,
 ) -> Notice:
-    """The draft notice of the period, made or made again from the books as they are now.
+    """The draft notice of the period, made or made again from the books as they are now (`at`: the
+    moment of compiling, when it is not now).
 
     :raise NoticePeriodInvalid: unless the period is whole months that are over.
     :raise NoticeAlreadyPublished: when a published notice covers any day of the period.
     """
-    _check_period(period_start, period_end)
+    _check_period(period_start, period_end, _local_date_of(at))
     village = villages.get(session, village_id)
     days = village.notice_days if days is None else days
     if not 1 <= days <= 60:
@@ -145,7 +147,7 @@ def compile(
         )
         session.add(notice)
     notice.days, notice.honour_roll, notice.content = days, honour_roll, canonical(body)
-    notice.compiled_by_id, notice.compiled_at = _id(actor), utcnow()
+    notice.compiled_by_id, notice.compiled_at = _id(actor), at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -159,12 +161,19 @@ def compile(
             "households": len(body["households"]),
             "draft_digest": sha256(notice.content),
         },
+        at=at,
     )
     return notice
 
 
 def publish(
-    session: Session, *, actor, village_id: int, notice_id: int, reviewed: str | None = None
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    notice_id: int,
+    reviewed: str | None = None,
+    at: datetime | None = None,
 ) -> Notice:
     """Freeze the draft: its content with the seal, the digest, the chain head; lists its held awards.
 
@@ -190,7 +199,10 @@ def publish(
     )
     if canonical(body) != notice.content or (reviewed is not None and reviewed != sha256(notice.content)):
         raise NoticeChanged()
-    now, publisher = utcnow(), _id(actor)  # read before the notice changes: nothing flushes it half sealed
+    now, publisher = (
+        at or utcnow(),
+        _id(actor),
+    )  # read before the notice changes: nothing flushes it half sealed
     deadline = now + timedelta(days=notice.days)
     seal = {
         "chain_seq": book.entry_count,
@@ -225,6 +237,7 @@ def publish(
             "objection_deadline": seal["objection_deadline"],
             "held_claims": len(held),
         },
+        at=at,
     )
     return notice
 
@@ -282,6 +295,7 @@ def raise_objection(
     entry_id: int | None = None,
     claim_id: int | None = None,
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> Objection:
     """A household objects to one of its own lines of a published notice, before the deadline.
 
@@ -298,7 +312,7 @@ def raise_objection(
             raise IdempotencyConflict()
         return done
     notice = _published(session, village_id, notice_token)
-    if not objection_open(notice):
+    if not objection_open(notice, at):
         raise ObjectionPeriodOver()
     text = text.strip()
     if not text:
@@ -323,6 +337,7 @@ def raise_objection(
         text=text,
         status=ObjectionStatus.OPEN.value,
         request_key=request_key,
+        created_at=at or utcnow(),
     )
     session.add(objection)
     session.flush()
@@ -340,12 +355,20 @@ def raise_objection(
             "text": text,
             "by": "staff" if actor is not None else "card",
         },
+        at=at,
     )
     return objection
 
 
 def answer(
-    session: Session, *, actor, village_id: int, objection_id: int, decision: str, answer: str
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    objection_id: int,
+    decision: str,
+    answer: str,
+    at: datetime | None = None,
 ) -> Objection:
     """The supervisor's answer, which the household reads on its QR page.
 
@@ -369,14 +392,14 @@ def answer(
             return objection
         raise ObjectionAnswered()
     if decision == ObjectionStatus.UPHELD and objection.entry_id is not None:
-        objection.reversal_id = _reversal_for(session, actor, objection, answer)
+        objection.reversal_id = _reversal_for(session, actor, objection, answer, at)
     elif decision == ObjectionStatus.UPHELD:
         points.drop_publicized(
-            session, actor=actor, village_id=village_id, claim_id=objection.claim_id, reason=answer
+            session, actor=actor, village_id=village_id, claim_id=objection.claim_id, reason=answer, at=at
         )
     answered_by = _id(actor)
     objection.status, objection.answer = ObjectionStatus(decision).value, answer
-    objection.answered_by_id, objection.answered_at = answered_by, utcnow()
+    objection.answered_by_id, objection.answered_at = answered_by, at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -385,17 +408,23 @@ def answer(
         subject=objection,
         village_id=village_id,
         data={"decision": decision, "answer": answer, "reversal_id": objection.reversal_id},
+        at=at,
     )
     return objection
 
 
-def _reversal_for(session: Session, actor, objection: Objection, reason: str) -> int:
+def _reversal_for(session: Session, actor, objection: Objection, reason: str, at=None) -> int:
     original = points.get_entry(session, village_id=objection.village_id, entry_id=objection.entry_id)
     already = session.scalar(select(LedgerEntry.id).where(LedgerEntry.reversal_of_id == original.id))
     if already is not None:
         return already
     return points.append_reversal(
-        session, actor=actor, original=original, reason=reason, request_key=f"objection:{objection.id}"
+        session,
+        actor=actor,
+        original=original,
+        reason=reason,
+        request_key=f"objection:{objection.id}",
+        at=at,
     ).id
 
 
@@ -454,10 +483,17 @@ def _settle(session: Session, notice: Notice, now: datetime) -> bool:
         if claim.id in waiting:
             continue
         try:
-            points.credit_publicized(session, actor=None, village_id=notice.village_id, claim_id=claim.id)
+            points.credit_publicized(
+                session, actor=None, village_id=notice.village_id, claim_id=claim.id, at=now
+            )
         except (AccountFrozen, HouseholdInactive) as error:
             points.drop_publicized(
-                session, actor=None, village_id=notice.village_id, claim_id=claim.id, reason=error.message
+                session,
+                actor=None,
+                village_id=notice.village_id,
+                claim_id=claim.id,
+                reason=error.message,
+                at=now,
             )
     if any(claim.id in waiting for claim in held):
         return False
@@ -480,6 +516,7 @@ def _settle(session: Session, notice: Notice, now: datetime) -> bool:
             "credited": outcome.get(ClaimStatus.APPROVED.value, 0),
             "dropped": outcome.get(ClaimStatus.REJECTED.value, 0),
         },
+        at=now,
     )
     return True
 
@@ -519,9 +556,9 @@ def published_by_token(session: Session, token: str) -> Notice | None:
     )
 
 
-def objection_open(notice: Notice) -> bool:
+def objection_open(notice: Notice, at: datetime | None = None) -> bool:
     """Whether households may still object to the notice."""
-    return notice.status == NoticeStatus.PUBLISHED and utcnow() < notice.objection_deadline
+    return notice.status == NoticeStatus.PUBLISHED and (at or utcnow()) < notice.objection_deadline
 
 
 def open_for_objection(session: Session, *, village_id: int) -> list[Notice]:
@@ -1017,6 +1054,10 @@ def _honour_roll(households: list[dict]) -> dict:
 
 def _top(rows: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda row: (-row["points"], row["number"]))[:HONOUR_ROLL_SIZE]
+
+
+def _local_date_of(at: datetime | None) -> date | None:
+    return at.astimezone(VILLAGE_TIMEZONE).date() if at is not None else None
 
 
 def _local_date(moment: datetime) -> str:

@@ -94,7 +94,9 @@ def set_frozen(session: Session, *, account: PointsAccount, frozen: bool) -> Non
 # ---- writing entries ------------------------------------------------------------------------------------
 
 
-def credit_base(session: Session, *, actor, village: Village, account: PointsAccount) -> LedgerEntry | None:
+def credit_base(
+    session: Session, *, actor, village: Village, account: PointsAccount, at: datetime | None = None
+) -> LedgerEntry | None:
     """The village's base points (基础积分) for a newly issued card; none when the setting is 0."""
     if village.base_points <= 0:
         return None
@@ -105,8 +107,9 @@ def credit_base(session: Session, *, actor, village: Village, account: PointsAcc
         points=village.base_points,
         kind=EntryKind.BASE,
         note=str(_l("发卡基础积分")),
+        at=at,
     )
-    _audit_entry(session, actor, entry)
+    _audit_entry(session, actor, entry, at)
     return entry
 
 
@@ -120,8 +123,9 @@ def award(
     note: str = "",
     evidence: str | None = None,
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> Recorded:
-    """Award or deduct points by a rule for one household.
+    """Award or deduct points by a rule for one household (`at`: the moment, when it is not now).
 
     A repeated `request_key` returns what the first call recorded. A rule that needs approval yields a
     pending claim instead of an entry. A deduction larger than the balance is refused unless the rule allows
@@ -137,7 +141,7 @@ def award(
             return done
     rule = _active_rule(session, village_id, rule_id)
     account = _usable_account(session, village_id, household_id)
-    points = _points_for(session, rule, account)
+    points = _points_for(session, rule, account, at=at)
     held = _held_until_notice(session, village_id, points)
     if rule.requires_approval or held:
         status = ClaimStatus.PENDING if rule.requires_approval else ClaimStatus.PUBLICIZING
@@ -151,6 +155,7 @@ def award(
             status=status.value,
             recorded_by_id=_id(actor),
             request_key=request_key,
+            created_at=at or utcnow(),
         )
         session.add(claim)
         session.flush()
@@ -161,6 +166,7 @@ def award(
             subject=claim,
             village_id=village_id,
             data={"household_id": household_id, "rule": rule.name, "points": points, "status": status.value},
+            at=at,
         )
         return Recorded(claim=claim)
     entry = append_entry(
@@ -172,8 +178,9 @@ def award(
         note=note,
         evidence=evidence,
         request_key=request_key,
+        at=at,
     )
-    _audit_entry(session, actor, entry)
+    _audit_entry(session, actor, entry, at)
     return Recorded(entry=entry)
 
 
@@ -230,7 +237,14 @@ def _award_in_batch(session, actor, village_id, household_id, rule_id, note, req
 
 
 def reverse(
-    session: Session, *, actor, village_id: int, entry_id: int, reason: str, request_key: str | None = None
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    entry_id: int,
+    reason: str,
+    request_key: str | None = None,
+    at: datetime | None = None,
 ) -> LedgerEntry:
     """Correct a wrong entry with a reversal entry (冲正) that names it; the original stays in the books.
 
@@ -240,11 +254,19 @@ def reverse(
     original = get_entry(session, village_id=village_id, entry_id=entry_id)
     if original.kind == EntryKind.REDEMPTION:
         raise InvalidInput(_l("兑换记录请通过“退货撤销”更正，商品会一并退回库存。"), field="entry")
-    return append_reversal(session, actor=actor, original=original, reason=reason, request_key=request_key)
+    return append_reversal(
+        session, actor=actor, original=original, reason=reason, request_key=request_key, at=at
+    )
 
 
 def append_reversal(
-    session: Session, *, actor, original: LedgerEntry, reason: str, request_key: str | None = None
+    session: Session,
+    *,
+    actor,
+    original: LedgerEntry,
+    reason: str,
+    request_key: str | None = None,
+    at: datetime | None = None,
 ) -> LedgerEntry:
     """The reversal entry of `original`, idempotent by key, once per entry.
 
@@ -278,6 +300,7 @@ def append_reversal(
         reversal_of=original,
         request_key=request_key,
         allow_negative=True,
+        at=at,
     )
     audit.record(
         session,
@@ -286,6 +309,7 @@ def append_reversal(
         subject=entry,
         village_id=original.village_id,
         data={"reversal_of": original.id, "points": entry.points, "reason": reason},
+        at=at,
     )
     return entry
 
@@ -302,6 +326,7 @@ def apply(
     note: str,
     evidence: str | None = None,
     request_key: str | None = None,
+    at: datetime | None = None,
 ) -> PointsClaim:
     """A household's own application (积分申报) from its QR page, for the administrator to accept or decline.
 
@@ -329,6 +354,7 @@ def apply(
         status=ClaimStatus.SUBMITTED.value,
         from_villager=True,
         request_key=request_key,
+        created_at=at or utcnow(),
     )
     session.add(claim)
     session.flush()
@@ -339,17 +365,20 @@ def apply(
         subject=claim,
         village_id=village_id,
         data={"household_id": household_id, "rule": rule.name, "points": rule.points, "from_villager": True},
+        at=at,
     )
     return claim
 
 
-def accept(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+def accept(
+    session: Session, *, actor, village_id: int, claim_id: int, at: datetime | None = None
+) -> PointsClaim:
     """The administrator accepts an application: it is credited, or waits for approval if the rule says so."""
     claim = _open_claim(session, village_id, claim_id, ClaimStatus.SUBMITTED)
     rule = _active_rule(session, village_id, claim.rule_id)
     account = _usable_account(session, village_id, _household_of(session, claim.account_id))
     claim.recorded_by_id = _id(actor)
-    claim.points = _points_for(session, rule, account, exclude_claim=claim.id)
+    claim.points = _points_for(session, rule, account, exclude_claim=claim.id, at=at)
     if rule.requires_approval:
         claim.status = ClaimStatus.PENDING.value
         session.flush()
@@ -360,17 +389,20 @@ def accept(session: Session, *, actor, village_id: int, claim_id: int) -> Points
             subject=claim,
             village_id=village_id,
             data={"status": claim.status},
+            at=at,
         )
         return claim
-    return _credit_claim(session, actor, claim, rule, account, approved_by=None)
+    return _credit_claim(session, actor, claim, rule, account, approved_by=None, at=at)
 
 
-def approve(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+def approve(
+    session: Session, *, actor, village_id: int, claim_id: int, at: datetime | None = None
+) -> PointsClaim:
     """The supervisor approves a pending claim: it becomes a ledger entry naming both people."""
     claim = _open_claim(session, village_id, claim_id, ClaimStatus.PENDING)
     rule = session.get(Rule, claim.rule_id)
     account = _usable_account(session, village_id, _household_of(session, claim.account_id))
-    return _credit_claim(session, actor, claim, rule, account, approved_by=actor)
+    return _credit_claim(session, actor, claim, rule, account, approved_by=actor, at=at)
 
 
 def reject(
@@ -381,6 +413,7 @@ def reject(
     claim_id: int,
     reason: str,
     expected: ClaimStatus | None = None,
+    at: datetime | None = None,
 ) -> PointsClaim:
     """The supervisor rejects a pending claim, or the administrator declines an application; with a reason
     the villager sees. `expected` limits the call to claims in that state (each role decides its own
@@ -397,7 +430,7 @@ def reject(
     claim.status = (ClaimStatus.DECLINED if declined else ClaimStatus.REJECTED).value
     claim.reason = reason
     claim.decided_by_id = _id(actor)
-    claim.decided_at = utcnow()
+    claim.decided_at = at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -406,6 +439,7 @@ def reject(
         subject=claim,
         village_id=village_id,
         data={"reason": reason},
+        at=at,
     )
     return claim
 
@@ -778,6 +812,7 @@ def append_entry(
     allow_negative: bool = False,
     redemption_id: int | None = None,
     book: LedgerBook | None = None,
+    at: datetime | None = None,
 ) -> LedgerEntry:
     """Append one entry for a model-level caller: `write_entry` with the book and account objects kept in
     step. Pass `book` if already locked."""
@@ -802,6 +837,7 @@ def append_entry(
         reversal_of_id=reversal_of.id if reversal_of is not None else None,
         request_key=request_key,
         redemption_id=redemption_id,
+        created_at=at or utcnow(),
     )
     set_committed_value(book, "entry_count", written.seq)
     set_committed_value(book, "head_hash", written.hash)
@@ -937,10 +973,16 @@ def move_balance(session: Session, account_id: int, points: int, *, allow_negati
 
 
 def _points_for(
-    session: Session, rule: Rule, account: PointsAccount, *, exclude_claim: int | None = None
+    session: Session,
+    rule: Rule,
+    account: PointsAccount,
+    *,
+    exclude_claim: int | None = None,
+    at: datetime | None = None,
 ) -> int:
-    """The rule's points for this account now: escalated for a repeated deduction, checked against the cap."""
-    month_start = _month_start()
+    """The rule's points for this account now (or `at`): escalated for a repeated deduction, checked
+    against the cap."""
+    month_start = _month_start(at)
     if rule.is_deduction and rule.repeat_points:
         earlier = _month_count(session, rule, account, month_start)
         return rule.repeat_points[min(earlier, len(rule.repeat_points) - 1)]
@@ -987,9 +1029,9 @@ def _month_count(session, rule, account, month_start: datetime) -> int:
     )
 
 
-def _month_start() -> datetime:
-    """The start of the current calendar month where the villages are (Asia/Shanghai), in UTC."""
-    local = utcnow().astimezone(VILLAGE_TIMEZONE)
+def _month_start(at: datetime | None = None) -> datetime:
+    """The start of the current calendar month (of `at`'s) where the villages are (Asia/Shanghai), in UTC."""
+    local = (at or utcnow()).astimezone(VILLAGE_TIMEZONE)
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
@@ -1036,17 +1078,28 @@ def _open_claim(session: Session, village_id: int, claim_id: int, status: ClaimS
     return claim
 
 
-def credit_publicized(session: Session, *, actor, village_id: int, claim_id: int) -> PointsClaim:
+def credit_publicized(
+    session: Session, *, actor, village_id: int, claim_id: int, at: datetime | None = None
+) -> PointsClaim:
     """公示后入账: a held claim whose notice passed its period without an upheld objection is credited."""
     claim = _open_claim(session, village_id, claim_id, ClaimStatus.PUBLICIZING)
     rule = session.get(Rule, claim.rule_id)
     account = _usable_account(session, village_id, _household_of(session, claim.account_id))
     return _credit_claim(
-        session, actor, claim, rule, account, approved_by=_user(session, claim.decided_by_id), hold=False
+        session,
+        actor,
+        claim,
+        rule,
+        account,
+        approved_by=_user(session, claim.decided_by_id),
+        hold=False,
+        at=at,
     )
 
 
-def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, reason: str) -> PointsClaim:
+def drop_publicized(
+    session: Session, *, actor, village_id: int, claim_id: int, reason: str, at: datetime | None = None
+) -> PointsClaim:
     """A held claim whose listing drew an upheld objection is never credited; the reason is shown."""
     claim = _open_claim(session, village_id, claim_id, ClaimStatus.PUBLICIZING)
     if not reason.strip():
@@ -1054,7 +1107,7 @@ def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, 
     claim.status = ClaimStatus.REJECTED.value
     claim.reason = reason.strip()
     claim.decided_by_id = _id(actor)
-    claim.decided_at = utcnow()
+    claim.decided_at = at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -1063,6 +1116,7 @@ def drop_publicized(session: Session, *, actor, village_id: int, claim_id: int, 
         subject=claim,
         village_id=village_id,
         data={"reason": claim.reason, "publicized": True},
+        at=at,
     )
     return claim
 
@@ -1073,13 +1127,13 @@ def _held_until_notice(session: Session, village_id: int, points: int) -> bool:
 
 
 def _credit_claim(
-    session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by, hold: bool = True
+    session, actor, claim: PointsClaim, rule: Rule, account, *, approved_by, hold: bool = True, at=None
 ) -> PointsClaim:
     """Post a decided claim to the ledger, or, under 公示后入账, hold it for the next notice."""
     if hold and _held_until_notice(session, claim.village_id, claim.points):
         claim.status = ClaimStatus.PUBLICIZING.value
         claim.decided_by_id = _id(approved_by) or _id(actor)
-        claim.decided_at = utcnow()
+        claim.decided_at = at or utcnow()
         session.flush()
         audit.record(
             session,
@@ -1088,6 +1142,7 @@ def _credit_claim(
             subject=claim,
             village_id=claim.village_id,
             data={"status": claim.status, "points": claim.points},
+            at=at,
         )
         return claim
     entry = append_entry(
@@ -1100,11 +1155,12 @@ def _credit_claim(
         evidence=claim.evidence,
         approved_by=approved_by,
         request_key=f"claim:{claim.id}",
+        at=at,
     )
     claim.status = ClaimStatus.APPROVED.value
     claim.entry_id = entry.id
     claim.decided_by_id = _id(actor)
-    claim.decided_at = utcnow()
+    claim.decided_at = at or utcnow()
     session.flush()
     audit.record(
         session,
@@ -1113,6 +1169,7 @@ def _credit_claim(
         subject=claim,
         village_id=claim.village_id,
         data={"entry_id": entry.id, "points": entry.points},
+        at=at,
     )
     return claim
 
@@ -1131,7 +1188,7 @@ def _replay(session: Session, request_key: str, *, household_id: int, rule_id: i
     return Recorded(entry=entry, claim=claim)
 
 
-def _audit_entry(session: Session, actor, entry: LedgerEntry) -> None:
+def _audit_entry(session: Session, actor, entry: LedgerEntry, at: datetime | None = None) -> None:
     audit.record(
         session,
         actor=actor,
@@ -1144,6 +1201,7 @@ def _audit_entry(session: Session, actor, entry: LedgerEntry) -> None:
             "rule": entry.rule_name,
             "seq": entry.seq,
         },
+        at=at,
     )
 
 

@@ -96,8 +96,10 @@ def redeem(
     card_number: str,
     lines: list[CartLine],
     idempotency_key: str,
+    at: datetime | None = None,
 ) -> Receipt:
-    """Exchange points for goods. The same key with the same request returns the first redemption.
+    """Exchange points for goods (`at`: the moment, when it is not now). The same key with the same
+    request returns the first redemption.
 
     :raise CardNotActive, AccountFrozen, InsufficientPoints, OutOfStock, IdempotencyConflict, InvalidInput:
     """
@@ -131,7 +133,7 @@ def redeem(
         raise InvalidInput(_l("有商品已下架或不存在，请刷新页面。"), field="lines")
     total = sum(products[line.product_id].points_price * line.quantity for line in cart)
     balance_after = points.move_balance(session, card.account_id, -total, allow_negative=False)
-    receipt_no, created_at = f"{card.card_prefix}-{receipts + 1:06d}", utcnow()
+    receipt_no, created_at = f"{card.card_prefix}-{receipts + 1:06d}", at or utcnow()
     redemption_id = connection.execute(
         _INSERT,
         {
@@ -159,6 +161,7 @@ def redeem(
             quantity=-line.quantity,
             kind=MovementKind.REDEMPTION,
             redemption_id=redemption_id,
+            created_at=created_at,
         )
     connection.execute(
         _INSERT_LINES,
@@ -185,6 +188,7 @@ def redeem(
         note=str(_l("兑换 %(receipt)s")) % {"receipt": receipt_no},
         recorded_by_id=_id(actor),
         redemption_id=redemption_id,
+        created_at=created_at,
     )
     audit.record(
         session,
@@ -197,11 +201,14 @@ def redeem(
             "points": total,
             "lines": [[line.product_id, line.quantity] for line in cart],
         },
+        at=at,
     )
     return Receipt(redemption_id, receipt_no, total, balance_after, created_at)
 
 
-def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reason: str) -> Redemption:
+def cancel(
+    session: Session, *, actor, village_id: int, redemption_id: int, reason: str, at: datetime | None = None
+) -> Redemption:
     """退货: reversal entries give the points back and return movements put the goods back; the original
     redemption stays in the books, marked cancelled. Cancelling twice is refused."""
     reason = reason.strip()
@@ -221,11 +228,12 @@ def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reas
             kind=MovementKind.RETURN,
             redemption_id=redemption.id,
             note=reason,
+            **inventory.moment(at),
         )
     entry = session.scalar(select(LedgerEntry).where(LedgerEntry.redemption_id == redemption.id))
-    points.append_reversal(session, actor=actor, original=entry, reason=reason)
+    points.append_reversal(session, actor=actor, original=entry, reason=reason, at=at)
     redemption.status = "cancelled"
-    redemption.cancelled_at = utcnow()
+    redemption.cancelled_at = at or utcnow()
     redemption.cancelled_by_id = _id(actor)
     redemption.cancel_reason = reason
     session.flush()
@@ -236,6 +244,7 @@ def cancel(session: Session, *, actor, village_id: int, redemption_id: int, reas
         subject=redemption,
         village_id=village_id,
         data={"receipt_no": redemption.receipt_no, "reason": reason},
+        at=at,
     )
     return redemption
 

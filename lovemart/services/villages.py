@@ -1,6 +1,7 @@
 """Counties, townships, villages with their settings, and villager groups."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -125,7 +126,9 @@ def create_village(
     return village
 
 
-def update_settings(session: Session, *, actor, village_id: int, settings: VillageSettings) -> Village:
+def update_settings(
+    session: Session, *, actor, village_id: int, settings: VillageSettings, at: datetime | None = None
+) -> Village:
     _check_settings(settings)
     village = get(session, village_id)
     before = _settings_dict(village)
@@ -142,6 +145,7 @@ def update_settings(session: Session, *, actor, village_id: int, settings: Villa
         subject=village,
         village_id=village.id,
         data=audit.changes(before, _settings_dict(village)),
+        at=at,
     )
     return village
 

@@ -47,8 +47,10 @@ def post_wish(
     photo: str | None = None,
     request_key: str | None = None,
     from_villager: bool = False,
+    at: datetime | None = None,
 ) -> Wish:
-    """A new wish, waiting for the supervisor. A repeated `request_key` returns the first wish.
+    """A new wish, waiting for the supervisor. A repeated `request_key` returns the first wish. Every
+    writer here takes `at`, the moment of the step when it is not now.
 
     :raise InvalidInput, HouseholdInactive, TooManyWishes, IdempotencyConflict:
     """
@@ -85,7 +87,7 @@ def post_wish(
         from_villager=from_villager,
         posted_by_id=_id(actor),
         request_key=request_key,
-        created_at=utcnow(),
+        created_at=at or utcnow(),
         decline_reason="",
         pledge_note="",
         fulfilment="",
@@ -99,44 +101,58 @@ def post_wish(
         AuditTag.WISH_POST,
         wish,
         {"household_id": household_id, "from_villager": from_villager},
+        at,
     )
     return wish
 
 
-def approve(session: Session, *, actor, village_id: int, wish_id: int) -> Wish:
+def approve(session: Session, *, actor, village_id: int, wish_id: int, at: datetime | None = None) -> Wish:
     """The supervisor puts a pending wish on the public wall."""
     wish = _in_state(session, village_id, wish_id, WishStatus.PENDING)
-    _moderated(wish, actor, WishStatus.OPEN)
-    _audit(session, actor, AuditTag.WISH_APPROVE, wish, {})
+    _moderated(wish, actor, WishStatus.OPEN, at)
+    _audit(session, actor, AuditTag.WISH_APPROVE, wish, {}, at)
     return wish
 
 
-def decline(session: Session, *, actor, village_id: int, wish_id: int, reason: str) -> Wish:
+def decline(
+    session: Session, *, actor, village_id: int, wish_id: int, reason: str, at: datetime | None = None
+) -> Wish:
     """The supervisor keeps a pending wish off the wall, with a reason the household sees."""
     wish = _in_state(session, village_id, wish_id, WishStatus.PENDING)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_l("请填写原因，村民会看到它。"), field="reason")
     wish.decline_reason = reason[:200]
-    _moderated(wish, actor, WishStatus.DECLINED)
-    _audit(session, actor, AuditTag.WISH_DECLINE, wish, {"reason": wish.decline_reason})
+    _moderated(wish, actor, WishStatus.DECLINED, at)
+    _audit(session, actor, AuditTag.WISH_DECLINE, wish, {"reason": wish.decline_reason}, at)
     return wish
 
 
-def pledge(session: Session, *, actor, village_id: int, wish_id: int, donor_id: int, note: str = "") -> Wish:
+def pledge(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    wish_id: int,
+    donor_id: int,
+    note: str = "",
+    at: datetime | None = None,
+) -> Wish:
     """A donor takes up a wish on the wall (认领)."""
     wish = _in_state(session, village_id, wish_id, WishStatus.OPEN)
     donor = session.get(Donor, donor_id)
     if donor is None or donor.village_id != village_id:
         raise NotFound()
     wish.donor_id, wish.pledge_note = donor.id, (note or "").strip()[:200]
-    wish.status, wish.pledged_at = WishStatus.PLEDGED.value, utcnow()
+    wish.status, wish.pledged_at = WishStatus.PLEDGED.value, at or utcnow()
     session.flush()
-    _audit(session, actor, AuditTag.WISH_PLEDGE, wish, {"donor": donor.name})
+    _audit(session, actor, AuditTag.WISH_PLEDGE, wish, {"donor": donor.name}, at)
     return wish
 
 
-def receive_goods(session: Session, *, actor, village_id: int, wish_id: int, donation_id: int) -> Wish:
+def receive_goods(
+    session: Session, *, actor, village_id: int, wish_id: int, donation_id: int, at: datetime | None = None
+) -> Wish:
     """Link the pledging donor's goods donation (its stock-in) to the wish."""
     wish = _in_state(session, village_id, wish_id, WishStatus.PLEDGED)
     donation = session.get(Donation, donation_id)
@@ -146,12 +162,19 @@ def receive_goods(session: Session, *, actor, village_id: int, wish_id: int, don
         raise InvalidInput(_l("只能关联认领人捐赠的物资。"), field="donation_id")
     wish.donation_id = donation.id
     session.flush()
-    _audit(session, actor, AuditTag.WISH_RECEIVE, wish, {"donation": donation.receipt_no})
+    _audit(session, actor, AuditTag.WISH_RECEIVE, wish, {"donation": donation.receipt_no}, at)
     return wish
 
 
 def hand_over(
-    session: Session, *, actor, village_id: int, wish_id: int, product_id: int, quantity: int
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    wish_id: int,
+    product_id: int,
+    quantity: int,
+    at: datetime | None = None,
 ) -> Wish:
     """Give goods to the household whose wish they fulfil: stock goes out, no points are charged."""
     wish = _in_state(session, village_id, wish_id, WishStatus.PLEDGED)
@@ -166,6 +189,7 @@ def hand_over(
         kind=MovementKind.HANDOVER,
         wish_id=wish.id,
         note=str(_l("心愿交付")),
+        **inventory.moment(at),
     )
     _audit(
         session,
@@ -173,12 +197,20 @@ def hand_over(
         AuditTag.WISH_HANDOVER,
         wish,
         {"product_id": product_id, "quantity": quantity, "movement_id": movement.id},
+        at,
     )
     return wish
 
 
 def fulfil(
-    session: Session, *, actor, village_id: int, wish_id: int, fulfilment: str, thanks: str = ""
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    wish_id: int,
+    fulfilment: str,
+    thanks: str = "",
+    at: datetime | None = None,
 ) -> Wish:
     """The wish came true: how, and the thanks to the donor; it moves to the response wall."""
     wish = _in_state(session, village_id, wish_id, WishStatus.PLEDGED)
@@ -186,9 +218,13 @@ def fulfil(
     if not fulfilment:
         raise InvalidInput(_l("请写明心愿是怎样实现的。"), field="fulfilment")
     wish.fulfilment, wish.thanks = fulfilment[:500], (thanks or "").strip()[:200]
-    wish.status, wish.fulfilled_at, wish.fulfilled_by_id = WishStatus.FULFILLED.value, utcnow(), _id(actor)
+    wish.status, wish.fulfilled_at, wish.fulfilled_by_id = (
+        WishStatus.FULFILLED.value,
+        at or utcnow(),
+        _id(actor),
+    )
     session.flush()
-    _audit(session, actor, AuditTag.WISH_FULFIL, wish, {"fulfilment": wish.fulfilment})
+    _audit(session, actor, AuditTag.WISH_FULFIL, wish, {"fulfilment": wish.fulfilment}, at)
     return wish
 
 
@@ -314,13 +350,15 @@ def _in_state(session: Session, village_id: int, wish_id: int, state: WishStatus
     return wish
 
 
-def _moderated(wish: Wish, actor, status: WishStatus) -> None:
-    wish.status, wish.moderated_at, wish.moderated_by_id = status.value, utcnow(), _id(actor)
+def _moderated(wish: Wish, actor, status: WishStatus, at: datetime | None = None) -> None:
+    wish.status, wish.moderated_at, wish.moderated_by_id = status.value, at or utcnow(), _id(actor)
 
 
-def _audit(session: Session, actor, tag: AuditTag, wish: Wish, data: dict) -> None:
+def _audit(
+    session: Session, actor, tag: AuditTag, wish: Wish, data: dict, at: datetime | None = None
+) -> None:
     session.flush()
-    audit.record(session, actor=actor, tag=tag, subject=wish, village_id=wish.village_id, data=data)
+    audit.record(session, actor=actor, tag=tag, subject=wish, village_id=wish.village_id, data=data, at=at)
 
 
 def _id(user) -> int | None:
