@@ -6,12 +6,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from lovemart import demo
 from lovemart.authz import Role
 from lovemart.db import db, unit_of_work
 from lovemart.models import Village
 from lovemart.services import (
     backup,
-    demo,
     generator,
     inventory,
     ledger_export,
@@ -35,16 +35,28 @@ def _fail(error: DomainError):
 
 @lovemart_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no village yet.")
-def demo_command(if_empty: bool) -> None:
-    """Load the demo county (啊道村 and a neighbour village) and one account per role."""
+@click.option(
+    "--scale",
+    type=click.FloatRange(0.05, 1.0),
+    default=1.0,
+    show_default=True,
+    help="Thin the everyday events (tests); every kind of event still happens.",
+)
+def demo_command(if_empty: bool, scale: float) -> None:
+    """Load the demo county (宜川县: 啊道村 and four more villages with their last twelve months) and one
+    account per role."""
     with unit_of_work() as session:
         if if_empty and session.scalar(select(Village.id).limit(1)) is not None:
             click.echo("Database already has data; demo not loaded.")
             return
-        accounts = demo.load(session)
+        accounts = demo.load(session, scale=scale, progress=click.echo)
+        tour = demo.tour_card(session)
     click.echo(f"Demo data ready. Accounts (password: {demo.DEMO_PASSWORD}):")
     for username, role, village in accounts:
-        click.echo(f"  {username:<12} {role:<8} {village}")
+        click.echo(f"  {username:<14} {role:<8} {village}")
+    if tour:
+        household, number, token = tour
+        click.echo(f"Tour: 啊道村 {household}户, card {number}; on a phone open /c/{token}")
 
 
 @lovemart_cli.command("create-village")

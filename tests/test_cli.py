@@ -47,9 +47,10 @@ def everything(session) -> tuple:
     )
 
 
-def test_demo_loads_adao_and_a_neighbour_once(app, runner):
-    """One load only (it is the slowest thing in the suite): into an empty database, with --if-empty."""
-    result = invoke(runner, "demo", "--if-empty")
+def test_demo_loads_adao_and_its_neighbours_once(app, runner):
+    """One load only (it is the slowest thing in the suite, thinned with --scale): into an empty database,
+    with --if-empty. tests/test_demo.py checks the year it carries."""
+    result = invoke(runner, "demo", "--if-empty", "--scale", "0.1")
     assert result.exit_code == 0, result.output
     assert "Demo data ready" in result.output and "demo1234" in result.output
     with fresh_session(app) as session:
@@ -63,9 +64,10 @@ def test_demo_loads_adao_and_a_neighbour_once(app, runner):
             "poor_people": 96,
         }
         others = session.scalars(select(Village).where(Village.code != "adao")).all()
-        assert len(others) == 1 and others[0].county.code == adao.county.code
-        second = village_counts(session, others[0].code)
-        assert 0 < second["households"] < 154
+        assert len(others) == 4 and {v.county.code for v in others} == {adao.county.code}
+        assert {v.township.name for v in others} == {"英旺乡", "交里乡"}
+        for other in others:
+            assert 0 < village_counts(session, other.code)["households"] < 154
         roles = set(session.scalars(select(User.role)))
         assert roles == {"admin", "supervisor", "leader", "county", "sysadmin"}
         heads = session.scalar(

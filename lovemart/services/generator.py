@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from lovemart.demo.people import FEMALE_GIVEN, MALE_GIVEN, SURNAMES
 from lovemart.models import (
     Card,
     Donation,
@@ -45,7 +46,6 @@ from lovemart.models.households import Gender, HouseholdStatus, Relation
 from lovemart.models.points import GENESIS_HASH, EntryKind
 from lovemart.models.walls import WishCategory, WishStatus
 from lovemart.services import inventory, rules, totals, villages
-from lovemart.services.demo import FEMALE_GIVEN, MALE_GIVEN, SURNAMES
 from lovemart.services.points import entry_hash
 
 #: Villages of a county, as in the seeds (宜川县 runs 47 shops).

@@ -14,9 +14,8 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from lovemart import create_app
+from lovemart import create_app, demo
 from lovemart.db import db, unit_of_work
-from lovemart.services import demo
 from tests.conftest import _config, _fresh_url, _migrate
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -61,7 +60,7 @@ def live_app(tmp_path_factory):
     app.instance_path = str(instance / "instance")
     with app.app_context():
         with unit_of_work() as session:
-            demo.load(session)
+            demo.load(session, scale=0.3)
         db.session.remove()
     yield app
     with app.app_context():
