@@ -1,5 +1,8 @@
 """Per request: who is acting (session user, or bearer token on the API), which villages they may read,
-and which village they are working in. Also feeds templates the few values every page needs."""
+and which village they are working in. Also feeds templates the few values every page needs.
+
+The request's ORM scope (`lovemart.scope`) is the working village alone, for county users too: a page that
+reads across the villages its user may read (the county dashboard) says so with `scope.across`."""
 
 from flask import Flask, abort, g, request, session
 from flask_babel import get_locale
@@ -47,8 +50,9 @@ def _resolve_actor() -> None:
     if actor is not None:
         db.session.expunge(actor)  # a snapshot: a unit of work's rollback must not make it load again
     g.actor = actor
-    g.readable_village_ids = _readable_village_ids(actor)
-    restrict(db.session, g.readable_village_ids)
+    g.readable_village_ids = readable = _readable_village_ids(actor)
+    g.working_village_id = working = _working_village_choice(actor, readable)
+    restrict(db.session, None if readable is None else () if working is None else (working,))
 
 
 def _bearer_user():
@@ -83,20 +87,27 @@ def working_village_id() -> int:
 
     :raise 404: as `working_village`.
     """
-    actor = current_actor()
-    readable = g.get("readable_village_ids")
-    if actor is None or not readable:
+    village_id = g.get("working_village_id")
+    if village_id is None:
         abort(404)
-    if Role(actor.role) in VILLAGE_ROLES:
-        village_id = actor.village_id
-    else:
-        chosen = (
-            request.args.get("village", type=int) if is_api_request() else session.get(WORKING_VILLAGE_KEY)
-        )
-        if is_api_request() and chosen is not None and chosen not in readable:
-            abort(404)  # a village the caller may not read: not found, rather than silently another village
-        village_id = chosen if chosen in readable else readable[0]
     return village_id
+
+
+def _working_village_choice(actor, readable: tuple[int, ...] | None) -> int | None:
+    """The user's own village, or the one a county user picked (the session's choice on pages, `?village=`
+    on the API; their first village by default). None when there is none: anonymous, the system admin, or
+    an API `?village=` the caller may not read (not found, rather than silently another village)."""
+    if actor is None or not readable:
+        return None
+    if Role(actor.role) in VILLAGE_ROLES:
+        return actor.village_id
+    if is_api_request():
+        chosen = request.args.get("village", type=int)
+        if chosen is not None and chosen not in readable:
+            return None
+    else:
+        chosen = session.get(WORKING_VILLAGE_KEY)
+    return chosen if chosen in readable else readable[0]
 
 
 def switchable_villages() -> list[Village]:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, g, render_template, request, send_file
 from flask_babel import gettext as _
 
+from lovemart import scope
 from lovemart.authz import Permission, require
 from lovemart.db import db
 from lovemart.forms.county import CountyForm
@@ -69,7 +70,11 @@ def _overview():
         first = (last - timedelta(days=31 * (MAX_MONTHS - 1))).replace(day=1)
         form.form_errors.append(_("期间最长 %(n)d 个月，已从截止月份往前截取。", n=MAX_MONTHS))
     form.first.data, form.last.data = f"{first:%Y-%m}", f"{last:%Y-%m}"
-    overview = reports.county_overview(db.session, village_ids=g.readable_village_ids, first=first, last=last)
+    # The one page that reads across villages: all those its user may read, not only the working one.
+    with scope.across(db.session, g.readable_village_ids):
+        overview = reports.county_overview(
+            db.session, village_ids=g.readable_village_ids, first=first, last=last
+        )
     return form, overview
 
 

@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from lovemart.authz import signed_in
 from lovemart.db import db, unit_of_work
 from lovemart.models import AuditEvent, Household, Member, VillagerGroup
 from lovemart.services import users
@@ -264,3 +265,38 @@ def test_api_token_of_a_deactivated_user_stops_working(app, client, ids):
     with app.app_context(), unit_of_work() as session:
         users.set_active(session, actor=None, user_id=users.by_username(session, "a-admin").id, active=False)
     assert client.get("/api/v1/households/", headers=headers).status_code == 401
+
+
+# --- the request's ORM scope ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def seen(app, ids):
+    """Routes that answer which households an ORM query without any village filter finds during the
+    request: what the request's scope alone lets through."""
+
+    def households_seen():
+        return {"households": sorted(db.session.scalars(select(Household.id)))}
+
+    app.add_url_rule("/_scope", "test_scope", signed_in(households_seen))
+    app.add_url_rule("/api/v1/_scope", "test_api_scope", signed_in(households_seen))
+    return lambda client, path="/_scope", **kw: set(client.get(path, **kw).get_json()["households"])
+
+
+def test_county_users_request_is_scoped_to_its_working_village_only(login, ids, seen):
+    client = login("county")
+    assert seen(client) == {ids["a_household"]}
+    client.post("/village", data={"village_id": ids["b"]})
+    assert seen(client) == {ids["b_household"]}
+
+
+def test_county_api_request_is_scoped_to_the_chosen_village_only(app, client, ids, seen):
+    headers = token_for(app, "county")
+    assert seen(client, "/api/v1/_scope", headers=headers) == {ids["a_household"]}
+    assert seen(client, f"/api/v1/_scope?village={ids['b']}", headers=headers) == {ids["b_household"]}
+    # a village it may not read: nothing at all (and the working village, asked for, is a 404)
+    assert seen(client, f"/api/v1/_scope?village={ids['c']}", headers=headers) == set()
+
+
+def test_village_users_request_is_scoped_to_its_village(login, ids, seen):
+    assert seen(login("b-leader")) == {ids["b_household"]}
