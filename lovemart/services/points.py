@@ -768,7 +768,12 @@ def _verify_account(session: Session, account: PointsAccount) -> list[Discrepanc
 
 
 def entry_hash(prev_hash: str, entry: LedgerEntry) -> str:
-    """SHA-256 over the previous hash and the entry's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    """SHA-256 over the previous hash, a newline and the entry's `canonical_content`."""
+    return hashlib.sha256(f"{prev_hash}\n{canonical_content(entry)}".encode()).hexdigest()
+
+
+def canonical_content(entry: LedgerEntry) -> str:
+    """The entry's content as the chain hashes it: JSON with sorted keys, no spaces, UTF-8 unescaped."""
     content = {
         "village": entry.village_id,
         "seq": entry.seq,
@@ -787,8 +792,7 @@ def entry_hash(prev_hash: str, entry: LedgerEntry) -> str:
         "redemption": entry.redemption_id,
         "created_at": _timestamp(entry.created_at),
     }
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 # ---- internals ------------------------------------------------------------------------------------------

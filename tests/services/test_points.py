@@ -1,9 +1,13 @@
+import hashlib
+import json
+from datetime import UTC
+
 import pytest
 from sqlalchemy import select, text
 
 from lovemart.db import unit_of_work
 from lovemart.models import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
-from lovemart.models.points import ClaimStatus
+from lovemart.models.points import GENESIS_HASH, ClaimStatus
 from lovemart.services import points
 from lovemart.services import rules as rules_service
 from lovemart.services.errors import (
@@ -237,13 +241,39 @@ def test_verify_notices_a_stored_balance_changed_by_hand(session):
 
 
 def test_chain_links_every_entry_to_the_previous(session):
+    """Each entry's hash is recomputed here, with hashlib, from the previous entry's hash and the entry's own
+    content: a hash that ignored either would not match."""
     village_id = points_village()
     rule_id = make_rule(village_id, "义务劳动", "volunteer", 10)
     for _ in range(3):
         household_id, _ = carded_household(village_id)
-        award(village_id, household_id, rule_id)
+        award(village_id, household_id, rule_id, note="第一次")
     entries = session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).all()
     assert [e.seq for e in entries] == list(range(1, 7))
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
+    previous = GENESIS_HASH
+    for entry in entries:
+        content = points.canonical_content(entry)
+        assert json.loads(content) == {
+            "village": village_id,
+            "seq": entry.seq,
+            "account": entry.account_id,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "kind": entry.kind,
+            "rule": entry.rule_id,
+            "rule_name": entry.rule_name,
+            "note": entry.note,
+            "evidence": entry.evidence,
+            "recorded_by": entry.recorded_by_id,
+            "approved_by": entry.approved_by_id,
+            "reversal_of": entry.reversal_of_id,
+            "request_key": entry.request_key,
+            "redemption": entry.redemption_id,
+            "created_at": entry.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        assert entry.prev_hash == previous
+        assert entry.hash == hashlib.sha256(f"{previous}\n{content}".encode()).hexdigest(), entry.seq
+        previous = entry.hash
+    assert len({e.hash for e in entries}) == len(entries)
     book = session.get(LedgerBook, village_id)
     assert (book.entry_count, book.head_hash) == (6, entries[-1].hash)
