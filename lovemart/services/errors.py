@@ -113,6 +113,14 @@ class CardNotActive(DomainError):
     template = _l("该积分卡已挂失或已回收，不能使用。")
 
 
+class CardLost(CardNotActive):
+    template = _l("这张卡已挂失，不能使用。请使用补发的新卡。")
+
+
+class CardRecovered(CardNotActive):
+    template = _l("这张卡已回收，该户的积分账户已冻结。")
+
+
 class NoPointsAccount(DomainError):
     code = "no_points_account"
     template = _l("该户还没有积分卡，请先发卡。")

@@ -33,6 +33,7 @@ from lovemart.models import (
     Village,
     VillagerGroup,
 )
+from lovemart.models.cards import CardStatus
 from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
 from lovemart.services import audit, totals
@@ -41,6 +42,9 @@ from lovemart.services.errors import (
     AccountFrozen,
     AlreadyReversed,
     CapExceeded,
+    CardLost,
+    CardNotActive,
+    CardRecovered,
     ClaimNotOpen,
     DomainError,
     HouseholdInactive,
@@ -75,14 +79,18 @@ def open_account(session: Session, *, village_id: int, household_id: int) -> Poi
 
 def account_for_household(session: Session, *, village_id: int, household_id: int) -> PointsAccount:
     """:raise NoPointsAccount: when the household was never issued a card."""
-    account = session.scalar(
+    account = _account_of(session, village_id, household_id)
+    if account is None:
+        raise NoPointsAccount()
+    return account
+
+
+def _account_of(session: Session, village_id: int, household_id: int) -> PointsAccount | None:
+    return session.scalar(
         select(PointsAccount).where(
             PointsAccount.village_id == village_id, PointsAccount.household_id == household_id
         )
     )
-    if account is None:
-        raise NoPointsAccount()
-    return account
 
 
 def set_frozen(session: Session, *, account: PointsAccount, frozen: bool) -> None:
@@ -496,6 +504,7 @@ class HouseholdLabel:
     group: str = ""
     account_id: int | None = None
     balance: int = 0
+    active: bool = True  # False once the household has moved out
 
     def __str__(self) -> str:
         return f"{self.number} {self.head}".strip()
@@ -663,6 +672,7 @@ def _label_select(village_id: int):
             Household.number,
             Member.name,
             VillagerGroup.name,
+            Household.active,
         )
         .join(Household, (Household.id == PointsAccount.household_id) & (Household.village_id == village_id))
         .join(VillagerGroup, VillagerGroup.id == Household.group_id)
@@ -672,7 +682,7 @@ def _label_select(village_id: int):
 
 
 def _label(row) -> HouseholdLabel:
-    account_id, balance, household_id, number, head, group = row
+    account_id, balance, household_id, number, head, group, active = row
     return HouseholdLabel(
         household_id=household_id,
         number=number,
@@ -680,6 +690,7 @@ def _label(row) -> HouseholdLabel:
         group=group,
         account_id=account_id,
         balance=balance,
+        active=active,
     )
 
 
@@ -1039,6 +1050,33 @@ def _month_start(at: datetime | None = None) -> datetime:
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
+def ensure_usable(
+    *, household_active: bool, account_status: str | None, card_status: str | None = None
+) -> None:
+    """Can this household redeem or be awarded points now? The one home of that rule: `award` (and every
+    writer of a household's points), `redemptions.redeem` and the counter page ask it. `account_status` is
+    None for a household without an account; `card_status` is the state of the card presented, when there
+    is one (a redemption).
+
+    :raise CardLost, CardRecovered: the card presented is dead.
+    :raise HouseholdInactive: the household has moved out.
+    :raise NoPointsAccount: it was never issued a card.
+    :raise AccountFrozen: the points account is frozen.
+    """
+    if card_status == CardStatus.LOST:
+        raise CardLost()
+    if card_status == CardStatus.RECOVERED:
+        raise CardRecovered()
+    if card_status is not None and card_status != CardStatus.ACTIVE:
+        raise CardNotActive()
+    if not household_active:
+        raise HouseholdInactive()
+    if account_status is None:
+        raise NoPointsAccount()
+    if account_status != AccountStatus.ACTIVE:
+        raise AccountFrozen()
+
+
 def _active_rule(session: Session, village_id: int, rule_id: int) -> Rule:
     rule = session.scalar(select(Rule).where(Rule.id == rule_id, Rule.village_id == village_id))
     if rule is None:
@@ -1049,16 +1087,14 @@ def _active_rule(session: Session, village_id: int, rule_id: int) -> Rule:
 
 
 def _usable_account(session: Session, village_id: int, household_id: int) -> PointsAccount:
+    """The household's account, if it may be awarded points now (`ensure_usable`). :raise NotFound:"""
     household = session.scalar(
         select(Household).where(Household.id == household_id, Household.village_id == village_id)
     )
     if household is None:
         raise NotFound()
-    if not household.active:
-        raise HouseholdInactive()
-    account = account_for_household(session, village_id=village_id, household_id=household_id)
-    if account.status != AccountStatus.ACTIVE:
-        raise AccountFrozen()
+    account = _account_of(session, village_id, household_id)
+    ensure_usable(household_active=household.active, account_status=account and account.status)
     return account
 
 

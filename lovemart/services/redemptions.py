@@ -4,8 +4,9 @@
 each a keyed lookup or a conditional UPDATE, no ORM flush): the time it holds the writer's lock is what
 bounds a county's redemptions per second. It locks, in this fixed order, the village's ledger book (which
 serialises the village's points writes and makes the idempotency check race-free), the account's balance,
-then each product's stock (sorted ids); it fails whole on a dead card, too few points or too little stock.
-The ledger entry, the stock movements and the redemption with its lines are written together or not at all.
+then each product's stock (sorted ids); it fails whole on a dead card, a household that moved out, too few
+points or too little stock. The ledger entry, the stock movements and the redemption with its lines are
+written together or not at all.
 """
 
 import hashlib
@@ -20,21 +21,21 @@ from sqlalchemy.orm import Session
 from lovemart.db import utcnow
 from lovemart.models import (
     Card,
+    Household,
     LedgerBook,
     LedgerEntry,
+    PointsAccount,
     Product,
     Redemption,
     RedemptionLine,
     StockMovement,
     Village,
 )
-from lovemart.models.cards import CardStatus
 from lovemart.models.inventory import MovementKind
 from lovemart.models.points import EntryKind
 from lovemart.services import audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
-    CardNotActive,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
@@ -46,6 +47,7 @@ MAX_QUANTITY = 999
 
 # The hot path's statements, built once: building and keying a statement costs more than running it.
 _cards, _villages, _products = Card.__table__, Village.__table__, Product.__table__
+_households, _accounts = Household.__table__, PointsAccount.__table__
 _redemptions, _books = Redemption.__table__, LedgerBook.__table__
 _REPLAY = select(
     _redemptions.c.village_id,
@@ -56,9 +58,19 @@ _REPLAY = select(
     _redemptions.c.balance_after,
     _redemptions.c.created_at,
 ).where(_redemptions.c.idempotency_key == bindparam("key"))
-_CARD = (
-    select(_cards.c.id, _cards.c.account_id, _cards.c.household_id, _cards.c.status, _villages.c.card_prefix)
+_CARD = (  # the card with what `points.ensure_usable` asks of its household and account: one keyed lookup
+    select(
+        _cards.c.id,
+        _cards.c.account_id,
+        _cards.c.household_id,
+        _cards.c.status,
+        _villages.c.card_prefix,
+        _households.c.active.label("household_active"),
+        _accounts.c.status.label("account_status"),
+    )
     .join(_villages, _villages.c.id == _cards.c.village_id)
+    .join(_households, _households.c.id == _cards.c.household_id)
+    .join(_accounts, _accounts.c.id == _cards.c.account_id)
     .where(_cards.c.village_id == bindparam("village"), _cards.c.number == bindparam("number"))
 )
 _PRODUCTS = select(
@@ -101,7 +113,8 @@ def redeem(
     """Exchange points for goods (`at`: the moment, when it is not now). The same key with the same
     request returns the first redemption.
 
-    :raise CardNotActive, AccountFrozen, InsufficientPoints, OutOfStock, IdempotencyConflict, InvalidInput:
+    :raise CardNotActive, HouseholdInactive, AccountFrozen (`points.ensure_usable`), InsufficientPoints,
+        OutOfStock, IdempotencyConflict, InvalidInput:
     """
     cart = _merged(lines)
     key = (idempotency_key or "").strip()
@@ -121,8 +134,9 @@ def redeem(
     card = connection.execute(_CARD, {"village": village_id, "number": number}).one_or_none()
     if card is None:
         raise NotFound()
-    if card.status != CardStatus.ACTIVE:
-        raise CardNotActive()
+    points.ensure_usable(
+        card_status=card.status, household_active=card.household_active, account_status=card.account_status
+    )
     products = {
         row.id: row
         for row in connection.execute(

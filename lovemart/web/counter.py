@@ -24,9 +24,8 @@ from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.counter import CancelForm, CartForm, ScanForm, new_idempotency_key
 from lovemart.models import Card, PointsAccount, Redemption, RedemptionLine, Village
-from lovemart.models.cards import CardStatus
-from lovemart.models.points import AccountStatus
 from lovemart.services import cards, inventory, points, redemptions
+from lovemart.services.errors import DomainError
 from lovemart.services.points import VILLAGE_TIMEZONE, HouseholdLabel
 from lovemart.services.redemptions import MAX_QUANTITY
 from lovemart.web.context import working_village
@@ -48,13 +47,16 @@ class Customer:
 
     @property
     def problem(self) -> str | None:
-        """Why this card cannot redeem now, in words for the cashier; None when it can."""
-        if self.card.status == CardStatus.LOST:
-            return _("这张卡已挂失，不能使用。请使用补发的新卡。")
-        if self.card.status == CardStatus.RECOVERED:
-            return _("这张卡已回收，该户的积分账户已冻结。")
-        if self.account.status != AccountStatus.ACTIVE:
-            return _("该户的积分账户已冻结，不能兑换。")
+        """Why this card cannot redeem now (`points.ensure_usable`), in words for the cashier; None when it
+        can."""
+        try:
+            points.ensure_usable(
+                card_status=self.card.status,
+                household_active=self.household.active,
+                account_status=self.account.status,
+            )
+        except DomainError as refusal:
+            return refusal.message
         return None
 
 

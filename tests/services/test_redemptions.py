@@ -6,12 +6,17 @@ from sqlalchemy import select
 
 from lovemart.db import db, unit_of_work
 from lovemart.models import LedgerEntry, PointsAccount, Product, Redemption, StockMovement
-from lovemart.services import cards, inventory, points, redemptions
+from lovemart.services import cards, households, inventory, points, redemptions
 from lovemart.services.errors import (
+    AccountFrozen,
+    CardLost,
     CardNotActive,
+    CardRecovered,
+    HouseholdInactive,
     IdempotencyConflict,
     InsufficientPoints,
     InvalidInput,
+    NoPointsAccount,
     OutOfStock,
     RedemptionCancelled,
 )
@@ -101,6 +106,59 @@ def test_lost_card_cannot_redeem(session, shop):
         )
     with pytest.raises(CardNotActive):
         redeem(village_id, number, [(rice, 1)])
+
+
+def move_out(village_id, household_id):
+    with unit_of_work() as s:
+        households.set_active(s, actor=None, village_id=village_id, household_id=household_id, active=False)
+
+
+def test_household_that_moved_out_cannot_redeem_though_its_card_is_active(session, shop):
+    village_id, household_id, number, rice, _ = shop
+    move_out(village_id, household_id)
+    assert cards.active_card(session, village_id=village_id, household_id=household_id).number == number
+    with pytest.raises(HouseholdInactive):
+        redeem(village_id, number, [(rice, 1)])
+    assert state(session, household_id, rice) == (100, [20])
+    assert session.query(Redemption).count() == 0
+
+
+@pytest.mark.parametrize(
+    "card_status, household_active, account_status, error",
+    [
+        ("lost", True, "active", CardLost),
+        ("recovered", True, "frozen", CardRecovered),
+        ("active", False, "active", HouseholdInactive),
+        (None, False, None, HouseholdInactive),
+        (None, True, None, NoPointsAccount),
+        ("active", True, "frozen", AccountFrozen),
+        (None, True, "frozen", AccountFrozen),
+    ],
+)
+def test_ensure_usable_names_the_first_reason_a_household_cannot_use_its_points(
+    card_status, household_active, account_status, error
+):
+    with pytest.raises(error):
+        points.ensure_usable(
+            card_status=card_status, household_active=household_active, account_status=account_status
+        )
+    assert issubclass(CardLost, CardNotActive) and issubclass(CardRecovered, CardNotActive)
+
+
+def test_ensure_usable_lets_an_active_household_through():
+    points.ensure_usable(card_status="active", household_active=True, account_status="active")
+    points.ensure_usable(household_active=True, account_status="active")
+
+
+def test_redeem_asks_the_household_in_the_cards_own_lookup(session, shop, query_counter):
+    """The household and account checks ride on the card's lookup: a redemption runs no extra query."""
+    village_id, _household_id, number, rice, _ = shop
+    redeem(village_id, number, [(rice, 1)])  # warm: the first redemption compiles the statements
+    with query_counter() as statements:
+        redeem(village_id, number, [(rice, 1)])
+    card_lookups = [s for s in statements if "FROM cards" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(card_lookups) == 1 and "households" in card_lookups[0] and "points_accounts" in card_lookups[0]
+    assert not any("FROM households" in s for s in statements)
 
 
 def test_cancel_restores_points_and_stock_and_keeps_the_original(session, shop):

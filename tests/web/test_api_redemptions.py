@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from lovemart.db import db, unit_of_work
 from lovemart.models import PointsAccount, Product, Redemption
-from lovemart.services import cards, inventory, points, users
+from lovemart.services import cards, households, inventory, points, users
 from tests.factories import make_two_villages
 from tests.points_helpers import carded_household
 from tests.shop_helpers import make_product
@@ -156,6 +156,15 @@ def test_missing_or_empty_idempotency_key_is_422_and_writes_nothing(app, client,
 )
 def test_malformed_bodies_are_422(app, client, shop, token, payload):
     assert_error(post(client, payload, token("a-admin", "k")), 422, "invalid_input")
+    assert state(app, shop) == (100, 20, 10, 0)
+
+
+def test_household_that_moved_out_is_409_household_inactive(app, client, shop, token):
+    with app.app_context(), unit_of_work() as session:
+        households.set_active(
+            session, actor=None, village_id=shop["a"], household_id=shop["household"], active=False
+        )
+    assert_error(post(client, body(shop, rice=1), token("a-admin", "k")), 409, "household_inactive")
     assert state(app, shop) == (100, 20, 10, 0)
 
 

@@ -13,7 +13,7 @@ from lovemart import create_app
 from lovemart.db import db, unit_of_work
 from lovemart.forms.counter import Scan, parse_scan
 from lovemart.models import AuditEvent, Card, LedgerEntry, PointsAccount, Product, Redemption, StockMovement
-from lovemart.services import cards, inventory, points
+from lovemart.services import cards, households, inventory, points
 from lovemart.services.inventory import StockInLine
 from lovemart.services.points import VILLAGE_TIMEZONE
 from tests.conftest import PASSWORD, _config, _fresh_url
@@ -297,7 +297,21 @@ def test_a_card_lost_while_the_cart_was_filled_is_refused(app, admin, shop):
         cards.reissue(session, actor=None, village_id=shop["a"], card_id=shop["card"])
     response = redeem(admin, shop, rice=1)
     assert response.status_code == 409
-    assert "该积分卡已挂失或已回收，不能使用。" in alerts(response.get_data(as_text=True))
+    assert "这张卡已挂失，不能使用。请使用补发的新卡。" in alerts(response.get_data(as_text=True))
+    assert state(app, shop) == (100, 20, 10, 0)
+
+
+def test_household_that_moved_out_is_refused_at_the_counter(app, admin, shop):
+    with fresh_session(app), unit_of_work() as session:
+        households.set_active(
+            session, actor=None, village_id=shop["a"], household_id=shop["household"], active=False
+        )
+    html = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    assert "该户已迁出，不能办理。" in alerts(html)
+    assert re.search(r"data-confirm disabled", html)
+    response = redeem(admin, shop, rice=1)
+    assert response.status_code == 409
+    assert "该户已迁出，不能办理。" in alerts(response.get_data(as_text=True))
     assert state(app, shop) == (100, 20, 10, 0)
 
 

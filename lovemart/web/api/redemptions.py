@@ -86,7 +86,8 @@ class CancelSchema(Schema):
 @blp.alt_response(
     409,
     schema=ApiError,
-    description="Refused, nothing written: insufficient_points, out_of_stock, card_inactive, account_frozen.",
+    description="Refused, nothing written: insufficient_points, out_of_stock, card_inactive, "
+    "household_inactive (moved out), account_frozen.",
 )
 @blp.alt_response(404, schema=ApiError, description="No card with this number in the caller's village.")
 def redeem(body, idempotency_key):
