@@ -206,6 +206,7 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
         subject=("Household", lambda _s, created: created[0].id),
         pick=lambda created: [h.id for h in created],
         village_id=v.village, filename="花名册.csv", data=roster.getvalue().encode(),
+        also=[(spreadsheets.import_rows, T.HOUSEHOLD_IMPORT, "Household", None, admin)],
     )  # fmt: skip
     v.imported = imported[0]
 
