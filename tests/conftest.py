@@ -22,7 +22,15 @@ POSTGRES_URL = os.environ.get(
     "LOVEMART_TEST_POSTGRES_URL", "postgresql+psycopg://lovemart:lovemart@127.0.0.1:5432/lovemart_test"
 )
 PASSWORD = "password123"
-APPEND_ONLY = ("ledger_entries", "stock_movements", "fund_movements", "audit_events")
+APPEND_ONLY = (
+    "ledger_entries",
+    "stock_movements",
+    "fund_movements",
+    "audit_events",
+    "tree_nodes",
+    "checkpoints",
+    "witness_observations",
+)
 
 
 @pytest.fixture(autouse=True, scope="session")

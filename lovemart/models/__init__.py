@@ -12,6 +12,7 @@ from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, Point
 from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule
 from lovemart.models.totals import VillageMonth
+from lovemart.models.transparency import Checkpoint, TreeNode, WitnessObservation
 from lovemart.models.users import ApiToken, LoginFailure, StaffSession, User
 from lovemart.models.walls import Wish
 
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Card",
+    "Checkpoint",
     "County",
     "Donation",
     "Donor",
@@ -45,10 +47,12 @@ __all__ = [
     "Stocktake",
     "StocktakeLine",
     "Township",
+    "TreeNode",
     "User",
     "Village",
     "VillageMonth",
     "VillagerGroup",
     "Wish",
+    "WitnessObservation",
     "Zone",
 ]

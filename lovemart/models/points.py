@@ -4,7 +4,15 @@ LedgerBook (chain head and counters), and PointsClaim (entries awaiting a decisi
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lovemart.db import Base, UTCDateTime, utcnow
@@ -40,13 +48,17 @@ _KIND_LABELS = {
 
 
 class LedgerBook(Base):
-    """One row per village: the chain head and the counters every append advances in its transaction."""
+    """One row per village: the chain head, the Merkle tree's right edge and the counters every append
+    advances in its transaction."""
 
     __tablename__ = "ledger_books"
 
     village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), primary_key=True)
     entry_count: Mapped[int] = mapped_column(default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    #: The compact range of the village's Merkle tree (services/merkle.py `append`): 32 bytes per set bit
+    #: of `entry_count`, largest subtree first.
+    tree_edge: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     card_count: Mapped[int] = mapped_column(default=0)
     receipt_count: Mapped[int] = mapped_column(default=0)
     donation_count: Mapped[int] = mapped_column(default=0)

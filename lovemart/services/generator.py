@@ -45,7 +45,7 @@ from lovemart.models import (
 from lovemart.models.households import Gender, HouseholdStatus, Relation
 from lovemart.models.points import GENESIS_HASH, EntryKind
 from lovemart.models.walls import WishCategory, WishStatus
-from lovemart.services import inventory, rules, totals, villages
+from lovemart.services import inventory, ledger_tree, rules, totals, villages
 from lovemart.services.points import entry_hash
 
 #: Villages of a county, as in the seeds (宜川县 runs 47 shops).
@@ -170,7 +170,7 @@ def generate_village(session: Session, plan: CountyPlan, index: int, progress: C
     receipts = _redemptions(
         session, village, events, account_ids, household_ids, card_ids, products, donation_id
     )
-    head = _ledger(session, village.id, events, account_ids, receipts, progress)
+    head, edge = _ledger(session, village.id, events, account_ids, receipts, progress)
     _wishes(session, village.id, household_ids, plan, rng, start)
     session.execute(
         update(LedgerBook)
@@ -178,6 +178,7 @@ def generate_village(session: Session, plan: CountyPlan, index: int, progress: C
         .values(
             entry_count=len(events),
             head_hash=head,
+            tree_edge=edge,
             card_count=len(card_ids),
             receipt_count=len(receipts),
             donation_count=1,
@@ -427,9 +428,11 @@ def _redemptions(
     return receipts
 
 
-def _ledger(session, village_id: int, events, account_ids, receipts: dict, progress) -> str:
-    """Insert the entries in chain order and the village's monthly totals; returns the chain head."""
+def _ledger(session, village_id: int, events, account_ids, receipts: dict, progress) -> tuple[str, bytes]:
+    """Insert the entries in chain order, their Merkle tree and the village's monthly totals; returns the
+    chain head and the tree's edge."""
     head = GENESIS_HASH
+    tree = ledger_tree.Builder(session.connection(), village_id)
     months: dict = defaultdict(lambda: dict.fromkeys(totals.COUNTERS, 0))
     for chunk in _chunks(range(len(events))):
         rows = []
@@ -455,6 +458,7 @@ def _ledger(session, village_id: int, events, account_ids, receipts: dict, progr
                 prev_hash=head,
             )
             entry.hash = head = entry_hash(head, entry)
+            tree.add(ledger_tree.leaf_of(entry))
             rows.append(vars(entry))
             for name, amount in totals.entry_deltas(entry.kind, entry.points).items():
                 months[totals.month_of(event.at)][name] += amount
@@ -462,7 +466,7 @@ def _ledger(session, village_id: int, events, account_ids, receipts: dict, progr
         progress(len(rows))
     for month, counters in months.items():
         totals.add(session, village_id=village_id, month=month, **counters)
-    return head
+    return head, tree.flush()
 
 
 def _wishes(

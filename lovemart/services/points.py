@@ -36,7 +36,7 @@ from lovemart.models import (
 from lovemart.models.cards import CardStatus
 from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
-from lovemart.services import audit, totals
+from lovemart.services import audit, ledger_tree, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -729,6 +729,9 @@ def verify(session: Session, *, village_ids: list[int] | None = None) -> list[Di
         if village_ids is not None and book.village_id not in village_ids:
             continue
         problems.extend(_verify_chain(session, book))
+        problems.extend(
+            Discrepancy(book.village_id, p.what, p.entry_id) for p in ledger_tree.verify(session, book)
+        )
     stmt = select(PointsAccount).order_by(PointsAccount.id)
     if village_ids is not None:
         stmt = stmt.where(PointsAccount.village_id.in_(village_ids))
@@ -838,7 +841,7 @@ def append_entry(
     session.flush()  # the rows the entry points at (a new redemption, a reversed entry) exist first
     written = write_entry(
         session,
-        head=BookHead(account.village_id, book.entry_count, book.head_hash),
+        head=BookHead(account.village_id, book.entry_count, book.head_hash, book.tree_edge),
         account_id=account.id,
         points=points,
         balance_after=move_balance(session, account.id, points, allow_negative=allow_negative),
@@ -856,6 +859,7 @@ def append_entry(
     )
     set_committed_value(book, "entry_count", written.seq)
     set_committed_value(book, "head_hash", written.hash)
+    set_committed_value(book, "tree_edge", written.tree_edge)
     set_committed_value(account, "balance", written.balance_after)
     return session.get(LedgerEntry, written.id)
 
@@ -863,14 +867,14 @@ def append_entry(
 # The statements of the counter's path, built once (see `redemptions`).
 _books, _accounts, _entries = LedgerBook.__table__, PointsAccount.__table__, LedgerEntry.__table__
 _LOCK_HEAD = (
-    select(_books.c.entry_count, _books.c.head_hash, _books.c.receipt_count)
+    select(_books.c.entry_count, _books.c.head_hash, _books.c.tree_edge, _books.c.receipt_count)
     .where(_books.c.village_id == bindparam("village"))
     .with_for_update()
 )
 _MOVE_HEAD = (
     update(_books)
     .where(_books.c.village_id == bindparam("village"))
-    .values(entry_count=bindparam("count"), head_hash=bindparam("hash"))
+    .values(entry_count=bindparam("count"), head_hash=bindparam("hash"), tree_edge=bindparam("edge"))
 )
 _INSERT_ENTRY = insert(_entries).returning(_entries.c.id)
 _MOVE_BALANCE = (
@@ -885,11 +889,12 @@ _ACCOUNT_STATE = select(_accounts.c.status, _accounts.c.balance).where(_accounts
 
 @dataclass(frozen=True)
 class BookHead:
-    """A locked village book's chain head."""
+    """A locked village book's chain head and Merkle tree edge."""
 
     village_id: int
     entry_count: int
     head_hash: str
+    tree_edge: bytes
 
 
 @dataclass(frozen=True)
@@ -898,13 +903,15 @@ class Written:
     seq: int
     hash: str
     balance_after: int
+    tree_edge: bytes
 
 
 def write_entry(
     session: Session, *, head: BookHead, account_id: int, points: int, balance_after: int, **columns
 ) -> Written:
     """The only code that inserts into the ledger: the entry next in the chain after `head` (the caller has
-    locked the book and moved the balance with `move_balance`), then the book's head and the month's totals.
+    locked the book and moved the balance with `move_balance`), its leaf in the village's Merkle tree, then
+    the book's head and the month's totals.
 
     Core statements on the session's connection, with no ORM flush: the counter's redemption runs this.
     """
@@ -929,14 +936,23 @@ def write_entry(
     row["hash"] = entry_hash(head.head_hash, SimpleNamespace(**row))
     connection = session.connection()
     entry_id = connection.execute(_INSERT_ENTRY, row).scalar_one()
-    connection.execute(_MOVE_HEAD, {"village": head.village_id, "count": row["seq"], "hash": row["hash"]})
+    edge = ledger_tree.append(
+        connection,
+        village_id=head.village_id,
+        size=head.entry_count,
+        edge=head.tree_edge,
+        leaf=ledger_tree.leaf_of(SimpleNamespace(**row)),
+    )
+    connection.execute(
+        _MOVE_HEAD, {"village": head.village_id, "count": row["seq"], "hash": row["hash"], "edge": edge}
+    )
     totals.add(
         session,
         village_id=head.village_id,
         month=totals.month_of(row["created_at"]),
         **totals.entry_deltas(row["kind"], points),
     )
-    return Written(entry_id, row["seq"], row["hash"], balance_after)
+    return Written(entry_id, row["seq"], row["hash"], balance_after, edge)
 
 
 def open_book(session: Session, village_id: int) -> LedgerBook:
@@ -945,6 +961,7 @@ def open_book(session: Session, village_id: int) -> LedgerBook:
         village_id=village_id,
         entry_count=0,
         head_hash=GENESIS_HASH,
+        tree_edge=b"",
         card_count=0,
         receipt_count=0,
         donation_count=0,
@@ -967,8 +984,8 @@ def lock_book(session: Session, village_id: int) -> LedgerBook:
 
 def lock_head(session: Session, village_id: int) -> tuple[BookHead, int]:
     """`lock_book` for writers in Core: the chain head and the receipt counter, without loading the row."""
-    count, head, receipts = session.connection().execute(_LOCK_HEAD, {"village": village_id}).one()
-    return BookHead(village_id, count, head), receipts
+    count, head, edge, receipts = session.connection().execute(_LOCK_HEAD, {"village": village_id}).one()
+    return BookHead(village_id, count, head, bytes(edge)), receipts
 
 
 def move_balance(session: Session, account_id: int, points: int, *, allow_negative: bool) -> int:
