@@ -1,6 +1,7 @@
 """Merkle trees as in RFC 9162 §2.1 (Certificate Transparency 2.0): hashes, proofs and their verification.
 
-Pure functions over bytes, no database. A tree over n leaves is addressed by its *perfect subtrees*: node
+Pure functions over bytes, no database (hashing and verification come from lovemart/verify_notice.py).
+A tree over n leaves is addressed by its *perfect subtrees*: node
 (level, index) is the hash of the 2**level leaves from index * 2**level on (level 0: the leaf hashes). Every
 hash a proof needs is the hash of a range of leaves that RFC 9162's recursion cuts out, and every such range
 is a run of perfect subtrees, largest first (`perfect_parts`); so a store that keeps the perfect subtrees
@@ -15,28 +16,20 @@ set bit of the tree size, largest first. Adding a leaf merges as many of them as
 (O(log n), amortised two hashes), and names the new perfect subtrees for the store.
 """
 
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
-HASH_SIZE = 32
+# Hashing and verification live in the standalone verifier (one file, standard library only), so that the
+# server, the county's witness and anyone's copy of the verifier share one rulebook; re-exported here.
+from lovemart.verify_notice import EMPTY_ROOT as EMPTY_ROOT
+from lovemart.verify_notice import HASH_SIZE as HASH_SIZE
+from lovemart.verify_notice import leaf_hash as leaf_hash
+from lovemart.verify_notice import node_hash as node_hash
+from lovemart.verify_notice import root_from_inclusion as root_from_inclusion
+from lovemart.verify_notice import verify_consistency as verify_consistency
+from lovemart.verify_notice import verify_inclusion as verify_inclusion
+
 Node = tuple[int, int]  # (level, index)
 Range = tuple[int, int]  # leaves [start, end)
-
-
-def sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-#: The root of the empty tree: the hash of the empty string (RFC 9162 §2.1.1).
-EMPTY_ROOT = sha256(b"")
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return sha256(b"\x00" + data)
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    return sha256(b"\x01" + left + right)
 
 
 def _split(size: int) -> int:
@@ -134,69 +127,6 @@ def consistency_proof(old_size: int, new_size: int, read: Reader) -> list[bytes]
 
 def root(size: int, read: Reader) -> bytes:
     return range_hash(0, size, read(set(perfect_parts(0, size))))
-
-
-# ---- verification (what a phone, the county's witness and the standalone verifier do) --------------------
-
-
-def _well_formed(*hashes: bytes) -> bool:
-    return all(isinstance(h, bytes | bytearray) and len(h) == HASH_SIZE for h in hashes)
-
-
-def root_from_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes | None:
-    """The root that `proof` leads to from `leaf` at `index` (RFC 9162 §2.1.3.2), or None if the proof
-    cannot belong to a tree of `size` leaves."""
-    if not 0 <= index < size or not _well_formed(leaf, *proof):
-        return None
-    fn, sn, digest = index, size - 1, leaf
-    for sibling in proof:
-        if sn == 0:
-            return None
-        if fn & 1 or fn == sn:
-            digest = node_hash(sibling, digest)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            digest = node_hash(digest, sibling)
-        fn, sn = fn >> 1, sn >> 1
-    return digest if sn == 0 else None
-
-
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root_hash: bytes) -> bool:
-    return root_from_inclusion(index, size, leaf, proof) == root_hash and _well_formed(root_hash)
-
-
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
-) -> bool:
-    """Whether `proof` shows the tree (old_size, old_root) to be a prefix of (new_size, new_root)
-    (RFC 9162 §2.1.4.2)."""
-    if not 0 <= old_size <= new_size or not _well_formed(old_root, new_root, *proof):
-        return False
-    if old_size == 0:
-        return not proof and old_root == EMPTY_ROOT
-    if old_size == new_size:
-        return not proof and old_root == new_root
-    if not proof:
-        return False
-    path = list(proof)
-    if old_size & (old_size - 1) == 0:  # a power of two: the old root is itself a node of the new tree
-        path.insert(0, old_root)
-    fn, sn = old_size - 1, new_size - 1
-    while fn & 1:
-        fn, sn = fn >> 1, sn >> 1
-    old_digest = new_digest = path[0]
-    for node in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            old_digest, new_digest = node_hash(node, old_digest), node_hash(node, new_digest)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            new_digest = node_hash(new_digest, node)
-        fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and old_digest == old_root and new_digest == new_root
 
 
 # ---- appending: the compact range ------------------------------------------------------------------------

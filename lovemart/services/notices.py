@@ -46,7 +46,7 @@ from lovemart.models import (
 from lovemart.models.inventory import MovementKind
 from lovemart.models.notices import NoticeStatus, ObjectionStatus
 from lovemart.models.points import GENESIS_HASH, ClaimStatus, EntryKind
-from lovemart.services import audit, points, totals, villages
+from lovemart.services import audit, checkpoints, points, totals, villages
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -175,7 +175,8 @@ def publish(
     reviewed: str | None = None,
     at: datetime | None = None,
 ) -> Notice:
-    """Freeze the draft: its content with the seal, the digest, the chain head; lists its held awards.
+    """Freeze the draft: its content with the seal, the digest, the chain head and the ledger tree's
+    checkpoint (`services/checkpoints.py`); lists its held awards.
 
     `reviewed` is the SHA-256 of the draft the supervisor read; publishing a notice twice returns it.
 
@@ -224,6 +225,7 @@ def publish(
             .execution_options(synchronize_session=False)
         )
     session.flush()
+    checkpoint = checkpoints.seal(session, village=village, notice=notice, book=book)
     audit.record(
         session,
         actor=actor,
@@ -234,6 +236,7 @@ def publish(
             "digest": notice.digest,
             "chain_seq": notice.chain_seq,
             "chain_head": notice.chain_head,
+            "tree_root": checkpoints.fingerprint(checkpoint.root),
             "objection_deadline": seal["objection_deadline"],
             "held_claims": len(held),
         },

@@ -10,12 +10,26 @@ When a notice's objection period is over, its held awards (公示后入账) are 
 notice list shows while something is due (pages never write on GET).
 """
 
+import json
 from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 
-from lovemart import qr
+from lovemart import qr, verify_notice
 from lovemart.authz import Permission, current_actor, has_permission, public, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.notices import AnswerForm, CompileForm, ObjectionForm, PublishForm
@@ -23,7 +37,7 @@ from lovemart.models import Card
 from lovemart.models.donations import DonorKind
 from lovemart.models.notices import NoticeStatus
 from lovemart.scope import restrict
-from lovemart.services import accounts, notices
+from lovemart.services import accounts, checkpoints, notices
 from lovemart.services.errors import NotFound
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import perform, submit
@@ -128,6 +142,7 @@ def detail(notice_id: int):
         chain_ok=published and notices.chain_holds(db.session, notice),
         objection_open=notices.objection_open(notice),
         public_url=public_url(notice) if published else None,
+        checkpoint=_checkpoint(notice),
     )
 
 
@@ -179,9 +194,15 @@ def printable(notice_id: int):
     notice = notices.get(db.session, village_id=village.id, notice_id=notice_id)
     if notice.status != NoticeStatus.PUBLISHED:
         raise NotFound()
-    url = public_url(notice)
+    url, checkpoint = public_url(notice), _checkpoint(notice)
     return render_template(
-        "print/notice.html", notice=notice, doc=notices.document(notice), public_url=url, qr_svg=qr.svg(url)
+        "print/notice.html",
+        notice=notice,
+        doc=notices.document(notice),
+        public_url=url,
+        qr_svg=qr.svg(url),
+        checkpoint=checkpoint,
+        checkpoint_qr=qr.svg(checkpoint.note) if checkpoint else None,
     )
 
 
@@ -240,8 +261,32 @@ def public_notice(notice_token: str):
         notice=notice,
         doc=notices.document(notice),
         digest_ok=notices.verify_digest(notice),
+        checkpoint=_checkpoint(notice),
     )
     return private(current_app.make_response(page))
+
+
+@bp.get("/n/<notice_token>/bundle.json")
+@public
+def public_bundle(notice_token: str):
+    """The notice's checkpoint with every ledger line and its proofs, for `verify_notice.py`."""
+    notice = _published(notice_token)
+    found = checkpoints.bundle(db.session, notice, notices.document(notice))
+    if found is None:
+        abort(404)
+    response = current_app.response_class(
+        json.dumps(found, ensure_ascii=False, indent=1), mimetype="application/json"
+    )
+    response.headers["Content-Disposition"] = f"attachment; filename=notice-{notice.period_start:%Y-%m}.json"
+    return private(response)
+
+
+@bp.get("/n/verify_notice.py")
+@public
+def verifier():
+    """The standalone verifier itself (one file, standard library only), to run on a downloaded bundle."""
+    response = send_file(Path(verify_notice.__file__), mimetype="text/x-python", as_attachment=True)
+    return private(response)
 
 
 @bp.get("/n/<notice_token>/content.json")
@@ -250,6 +295,16 @@ def public_content(notice_token: str):
     """The content exactly as published, so that anyone can check its SHA-256 against the printed digest."""
     notice = _published(notice_token)
     return private(current_app.response_class(notice.content, mimetype="application/json"))
+
+
+def _checkpoint(notice):
+    """What the seal shows of the notice's checkpoint, or None (a draft, or published before checkpoints)."""
+    found = checkpoints.of_notice(db.session, notice) if notice.status == NoticeStatus.PUBLISHED else None
+    if found is None:
+        return None
+    return SimpleNamespace(
+        origin=found.origin, size=found.size, note=found.note, fingerprint=checkpoints.fingerprint(found.root)
+    )
 
 
 def _published(notice_token: str):

@@ -207,6 +207,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "notices.answer"): {SUPERVISOR},
     ("GET", "notices.public_notice"): EVERYONE,
     ("GET", "notices.public_content"): EVERYONE,
+    ("GET", "notices.public_bundle"): EVERYONE,
+    ("GET", "notices.verifier"): EVERYONE,
     ("GET", "notices.villager_notices"): {VILLAGER},
     ("GET", "notices.villager_objections"): {VILLAGER},
     ("GET", "notices.raise_objection"): {VILLAGER},
@@ -263,6 +265,8 @@ UNSCOPED = {
     "walls.wall",
     "notices.public_notice",
     "notices.public_content",
+    "notices.public_bundle",
+    "notices.verifier",
 }
 
 #: Allowed, yet an empty POST answers 404 because the body names the object (a group, a household).

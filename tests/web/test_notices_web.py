@@ -7,16 +7,19 @@ ended (see tests/services/test_notices.py).
 """
 
 import hashlib
+import json
 import re
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from lovemart import verify_notice
 from lovemart.db import db, unit_of_work
 from lovemart.models import LedgerEntry, Notice, Objection, PointsClaim, Village
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import notices, points
+from lovemart.services import checkpoints, notices, points
 from lovemart.services.totals import VILLAGE_TIMEZONE
 from tests.factories import make_two_villages
 from tests.points_helpers import carded_household, make_rule
@@ -184,6 +187,28 @@ def test_a_published_notice_is_public_by_its_token_and_its_content_verifies(app,
     assert hashlib.sha256(raw.get_data()).hexdigest() == notice.digest
 
 
+def test_a_published_notice_shows_its_fingerprint_and_offers_its_bundle_and_the_verifier(
+    app, ids, login, client
+):
+    notice_id = compile_and_publish(login("a-supervisor"))
+    notice = stored(app, notice_id)
+    with app.app_context():
+        checkpoint = checkpoints.of_notice(db.session, notice)
+        fingerprint = checkpoints.fingerprint(checkpoint.root)
+    assert re.fullmatch(r"[0-9A-F]{4}( [0-9A-F]{4}){3}", fingerprint)
+    sheet = text(login("a-supervisor").get(f"/notices/{notice_id}/print"))
+    assert fingerprint in sheet and sheet.count("<svg") == 2  # the page's QR and the checkpoint's
+    page = text(client.get(f"/n/{notice.token}"))
+    assert fingerprint in page and f"/n/{notice.token}/bundle.json" in page and "/n/verify_notice.py" in page
+    download = client.get(f"/n/{notice.token}/bundle.json")
+    assert download.mimetype == "application/json" and "attachment" in download.headers["Content-Disposition"]
+    bundle = json.loads(download.get_data())
+    assert bundle["fingerprint"] == fingerprint and verify_notice.check(bundle) == []
+    assert [line["seq"] for line in bundle["lines"]] == [1, 2, 3, 4]  # base points and the awards
+    script = client.get("/n/verify_notice.py")
+    assert script.status_code == 200 and script.get_data() == Path(verify_notice.__file__).read_bytes()
+
+
 def test_drafts_and_unknown_tokens_are_not_public(app, ids, login, client):
     supervisor = login("a-supervisor")
     response = supervisor.post("/notices/compile", data={"month": MONTH, "days": "7"})
@@ -191,6 +216,7 @@ def test_drafts_and_unknown_tokens_are_not_public(app, ids, login, client):
     for token in (draft.token, "x" * 43, "nope"):
         assert client.get(f"/n/{token}").status_code == 404
         assert client.get(f"/n/{token}/content.json").status_code == 404
+        assert client.get(f"/n/{token}/bundle.json").status_code == 404
 
 
 # ---- the villager: object, read the answer --------------------------------------------------------------

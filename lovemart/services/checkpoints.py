@@ -1,0 +1,148 @@
+"""Checkpoints: what a published notice commits to, and the proofs a reader checks against it.
+
+Publishing a notice (`notices.publish`) seals a `Checkpoint` in the same transaction: the village's ledger
+tree at that moment (size = the chain position the notice names, root from the book's compact range, no
+reads) as a C2SP tlog-checkpoint note body:
+
+    lovemart/<county code>/<village code>
+    <tree size>
+    <base64 root>
+
+The paper notice prints the root's `fingerprint` (4 groups of 4 characters) and a QR code of the note; the
+villager's page and the downloadable bundle carry each line's leaf text with its inclusion proof, and the
+bundle the consistency proof from the previous notice's checkpoint. Every proof is computed from the tree
+as it is stored *now*, so a past entry rewritten afterwards makes them fail against the published root.
+
+Not yet: the Ed25519 signature line of the signed-note format (the `cryptography` package is not installed
+in this deployment's environment).
+"""
+
+import base64
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lovemart.models import Checkpoint, LedgerBook, Notice, Village
+from lovemart.services import ledger_tree, merkle
+from lovemart.verify_notice import BUNDLE_FORMAT
+from lovemart.verify_notice import fingerprint as fingerprint
+
+ORIGIN_PREFIX = "lovemart"
+
+
+def origin(village: Village) -> str:
+    """The log's name: unique per village (village codes are unique in the deployment)."""
+    return f"{ORIGIN_PREFIX}/{village.county.code}/{village.code}"
+
+
+def note_body(log: str, size: int, root: bytes) -> str:
+    return f"{log}\n{size}\n{base64.b64encode(root).decode()}\n"
+
+
+def seal(session: Session, *, village: Village, notice: Notice, book: LedgerBook) -> Checkpoint:
+    """The checkpoint of `notice`: the village's tree as the locked `book` has it."""
+    size, root = book.entry_count, merkle.edge_root(merkle.unpack(book.tree_edge))
+    log = origin(village)
+    checkpoint = Checkpoint(
+        village_id=village.id,
+        notice_id=notice.id,
+        origin=log,
+        size=size,
+        root=root,
+        note=note_body(log, size, root),
+    )
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def of_notice(session: Session, notice: Notice) -> Checkpoint | None:
+    """The notice's checkpoint (none for a notice published before notices had one)."""
+    return session.scalar(
+        select(Checkpoint).where(
+            Checkpoint.village_id == notice.village_id, Checkpoint.notice_id == notice.id
+        )
+    )
+
+
+def of_notices(session: Session, village_id: int, notice_ids) -> dict[int, Checkpoint]:
+    found = session.scalars(
+        select(Checkpoint).where(
+            Checkpoint.village_id == village_id, Checkpoint.notice_id.in_(list(notice_ids))
+        )
+    )
+    return {c.notice_id: c for c in found}
+
+
+def previous(session: Session, checkpoint: Checkpoint) -> Checkpoint | None:
+    """The checkpoint the village published before this one."""
+    return session.scalar(
+        select(Checkpoint)
+        .where(Checkpoint.village_id == checkpoint.village_id, Checkpoint.id < checkpoint.id)
+        .order_by(Checkpoint.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class ProvenLine:
+    """One ledger entry as the tree commits to it now, with its inclusion proof in a checkpoint's tree."""
+
+    seq: int
+    leaf: str
+    proof: list[bytes]
+
+    @property
+    def proof_b64(self) -> list[str]:
+        return [base64.b64encode(h).decode() for h in self.proof]
+
+
+def prove(session: Session, checkpoint: Checkpoint, seqs) -> list[ProvenLine]:
+    """The entries `seqs` (each within the checkpoint's tree) with their proofs: two queries in all."""
+    wanted = sorted({seq for seq in seqs if 1 <= seq <= checkpoint.size})
+    if not wanted:
+        return []
+    entries = ledger_tree.LEAF_COLUMNS[0].table
+    rows = session.connection().execute(
+        select(*ledger_tree.LEAF_COLUMNS).where(
+            entries.c.village_id == checkpoint.village_id, entries.c.seq.in_(wanted)
+        )
+    )
+    leaves = {row.seq: ledger_tree.leaf_content(row) for row in rows}
+    proofs = ledger_tree.inclusion_proofs(session, checkpoint.village_id, checkpoint.size, leaves)
+    return [ProvenLine(seq, leaves[seq], proofs[seq]) for seq in wanted if seq in leaves]
+
+
+def consistency(session: Session, old: Checkpoint, new: Checkpoint) -> list[bytes]:
+    """The proof, from the tree as stored now, that `old`'s tree is a prefix of `new`'s."""
+    return ledger_tree.consistency_proof(session, new.village_id, old.size, new.size)
+
+
+def bundle(session: Session, notice: Notice, doc: dict) -> dict | None:
+    """Everything the standalone verifier (lovemart/verify_notice.py) needs to check a notice: its
+    checkpoint, every ledger line it lists with its inclusion proof, and the consistency proof from the
+    previous notice's checkpoint. None for a notice without a checkpoint."""
+    checkpoint = of_notice(session, notice)
+    if checkpoint is None:
+        return None
+    households = {
+        line["seq"]: section["number"] for section in doc.get("households", ()) for line in section["lines"]
+    }
+    earlier = previous(session, checkpoint)
+    return {
+        "format": BUNDLE_FORMAT,
+        "checkpoint": checkpoint.note,
+        "fingerprint": fingerprint(checkpoint.root),
+        "notice": {"village": doc["village"], "period": doc["period"], "digest": notice.digest},
+        "lines": [
+            {"seq": line.seq, "household": households[line.seq], "leaf": line.leaf, "proof": line.proof_b64}
+            for line in prove(session, checkpoint, households)
+        ],
+        "previous": None
+        if earlier is None
+        else {
+            "checkpoint": earlier.note,
+            "consistency": [base64.b64encode(h).decode() for h in consistency(session, earlier, checkpoint)],
+        },
+    }
