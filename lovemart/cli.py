@@ -22,6 +22,7 @@ from lovemart.services import (
     totals,
     users,
     villages,
+    witness,
 )
 from lovemart.services.errors import DomainError, ImportRejected
 from lovemart.services.villages import VillageSettings
@@ -141,6 +142,26 @@ def verify_command():
         click.echo(f"village {problem.village_id}, month {problem.month:%Y-%m}: {problem.what}", err=True)
     for problem in broken:
         click.echo(f"village {problem.village_id}, redemption {problem.receipt_no}: {problem.what}", err=True)
+    raise SystemExit(1)
+
+
+@lovemart_cli.command("witness")
+def witness_command():
+    """The county's witness: check every village's current ledger tree against the last one it accepted;
+    exit 1 naming the villages whose books were rewritten."""
+    with unit_of_work() as session:
+        seen = witness.poll(session)
+        found = witness.alarms(session, [v.id for v in session.scalars(select(Village))])
+    click.echo(f"Checked {len(seen)} new tree heads.")
+    if not found:
+        click.echo("OK: every village's books extend what the witness saw before.")
+        return
+    for alarm in found:
+        click.echo(
+            f"FORK {alarm.village}: the tree at {alarm.seen_size} entries does not extend the "
+            f"{alarm.accepted_size} entries witnessed before",
+            err=True,
+        )
     raise SystemExit(1)
 
 

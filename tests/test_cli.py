@@ -283,3 +283,20 @@ def test_import_households_refuses_a_bad_roster_whole(app, runner, tmp_path):
     assert unknown.exit_code != 0
     with fresh_session(app) as session:
         assert village_counts(session, "hexi")["households"] == 0
+
+
+def test_witness_polls_every_village_and_fails_naming_a_rewritten_one(app, runner, monkeypatch):
+    from tests.transparency import publish_months, rewrite_entry
+
+    with app.app_context():
+        world = publish_months(monkeypatch, months=1)
+    result = invoke(runner, "witness")
+    assert result.exit_code == 0, result.output
+    assert "OK: every village's books extend what the witness saw before." in result.output
+    with app.app_context():
+        rewrite_entry(world.village, 2, note="改过的说明", rebuild_tree=True)
+    result = invoke(runner, "witness")
+    assert result.exit_code == 1
+    assert "FORK a村: the tree at 6 entries does not extend the 6 entries witnessed before" in result.output
+    verify = invoke(runner, "verify")  # the hash chain still remembers what the tree forgot
+    assert verify.exit_code == 1 and "entry #2 does not match its hash" in verify.output

@@ -13,8 +13,8 @@ villager's page and the downloadable bundle carry each line's leaf text with its
 bundle the consistency proof from the previous notice's checkpoint. Every proof is computed from the tree
 as it is stored *now*, so a past entry rewritten afterwards makes them fail against the published root.
 
-Not yet: the Ed25519 signature line of the signed-note format (the `cryptography` package is not installed
-in this deployment's environment).
+Not yet: the Ed25519 signature line of the signed-note format, and the witness's countersignature (the
+`cryptography` package is not installed in this deployment's environment).
 """
 
 import base64
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.models import Checkpoint, LedgerBook, Notice, Village
-from lovemart.services import ledger_tree, merkle
+from lovemart.services import ledger_tree, merkle, witness
 from lovemart.verify_notice import BUNDLE_FORMAT
 from lovemart.verify_notice import fingerprint as fingerprint
 
@@ -41,7 +41,8 @@ def note_body(log: str, size: int, root: bytes) -> str:
 
 
 def seal(session: Session, *, village: Village, notice: Notice, book: LedgerBook) -> Checkpoint:
-    """The checkpoint of `notice`: the village's tree as the locked `book` has it."""
+    """The checkpoint of `notice`: the village's tree as the locked `book` has it, shown to the county's
+    witness (services/witness.py) in the same transaction."""
     size, root = book.entry_count, merkle.edge_root(merkle.unpack(book.tree_edge))
     log = origin(village)
     checkpoint = Checkpoint(
@@ -54,6 +55,7 @@ def seal(session: Session, *, village: Village, notice: Notice, book: LedgerBook
     )
     session.add(checkpoint)
     session.flush()
+    witness.see_checkpoint(session, checkpoint)
     return checkpoint
 
 

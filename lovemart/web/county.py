@@ -10,7 +10,7 @@ from lovemart import scope
 from lovemart.authz import Permission, require
 from lovemart.db import db
 from lovemart.forms.county import CountyForm
-from lovemart.services import reports
+from lovemart.services import reports, witness
 from lovemart.services.reports import METRIC_KEYS, METRICS
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
@@ -38,6 +38,7 @@ def index():
         metrics=METRICS,
         bars=_bars(rows, metric.key),
         query=request.query_string.decode(),
+        alarms=witness.alarms(db.session, g.readable_village_ids),
     )
 
 

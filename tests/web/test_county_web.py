@@ -97,3 +97,22 @@ def test_the_officer_writes_nothing_anywhere(app, login, county):
         tried += 1
         assert response.status_code in (401, 403, 404), f"POST {url}: {response.status_code}"
     assert tried > 40
+
+
+def test_a_village_whose_past_was_rewritten_shows_a_red_alarm(app, login, county, monkeypatch):
+    from lovemart.db import unit_of_work
+    from lovemart.services import witness
+    from tests.transparency import publish_months, rewrite_entry
+
+    with app.app_context():
+        world = publish_months(monkeypatch, code="w")
+    officer = login("officer")
+    html = officer.get("/county/").get_data(as_text=True)
+    assert "台账被改写警报" not in html and "alarm-box" not in html
+    with app.app_context():
+        rewrite_entry(world.village, 4, note="改过的说明", rebuild_tree=True)
+        with unit_of_work() as s:
+            witness.poll(s)
+    html = officer.get("/county/").get_data(as_text=True)
+    assert 'class="alarm-box" role="alert"' in html and "台账被改写警报" in html
+    assert "<strong>w村</strong>" in html and "县里见证过该村前 10 条台账" in html
