@@ -46,8 +46,8 @@ def publish_months(
         start, end = months_ago(back)
         for n in range(awards):
             monkeypatch.setattr(points, "utcnow", lambda day=start + timedelta(days=n): local(day))
-            for household, _ in made:
-                with unit_of_work() as s:
+            with unit_of_work() as s:
+                for household, _ in made:
                     points.award(s, actor=None, village_id=village, household_id=household, rule_id=rule)
         monkeypatch.setattr(notices, "utcnow", lambda end=end: local(end + timedelta(days=1)))
         with unit_of_work() as s:

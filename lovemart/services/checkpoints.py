@@ -19,12 +19,15 @@ Not yet: the Ed25519 signature line of the signed-note format, and the witness's
 
 import base64
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.models import Checkpoint, LedgerBook, Notice, Village
-from lovemart.services import ledger_tree, merkle, witness
+from lovemart.models.notices import NoticeStatus
+from lovemart.services import accounts, ledger_tree, merkle, witness
+from lovemart.services.points import local_day_bounds
 from lovemart.verify_notice import BUNDLE_FORMAT
 from lovemart.verify_notice import fingerprint as fingerprint
 
@@ -148,3 +151,96 @@ def bundle(session: Session, notice: Notice, doc: dict) -> dict | None:
             "consistency": [base64.b64encode(h).decode() for h in consistency(session, earlier, checkpoint)],
         },
     }
+
+
+# ---- the household's own check, on the villager's page ---------------------------------------------------
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class CheckedLine:
+    """A household's line of a notice as the phone checks it: the leaf text it hashes and its proof."""
+
+    seq: int
+    leaf: str
+    proof: str  # base64 hashes, space-separated (gzip sends a hash repeated in another proof as a reference)
+    created_at: datetime
+    label: str
+    points: int
+
+
+@dataclass(frozen=True)
+class NoticeCheck:
+    period_start: date
+    period_end: date
+    size: int
+    root: str  # base64
+    fingerprint: str
+    lines: list[CheckedLine]
+
+
+def household_checks(session: Session, *, village_id: int, account_id: int, since: date) -> list[NoticeCheck]:
+    """Every published notice with a checkpoint whose period ends on or after `since`, newest first, with
+    the household's lines of it (its entries of the period, as the ledger has them now) and their
+    inclusion proofs in the notice's tree: three queries whatever the number of notices and lines."""
+    notices = session.execute(
+        select(Notice.period_start, Notice.period_end, Checkpoint.size, Checkpoint.root)
+        .join(Checkpoint, Checkpoint.notice_id == Notice.id)
+        .where(
+            Notice.village_id == village_id,
+            Notice.status == NoticeStatus.PUBLISHED.value,
+            Notice.period_end >= since,
+        )
+        .order_by(Notice.period_start.desc())
+    ).all()
+    if not notices:
+        return []
+    first, _ = local_day_bounds(min(n.period_start for n in notices), None)
+    _, last = local_day_bounds(None, max(n.period_end for n in notices))
+    entries = ledger_tree.LEAF_COLUMNS[0].table
+    rows = (
+        session.connection()
+        .execute(
+            select(*ledger_tree.LEAF_COLUMNS)
+            .where(
+                entries.c.village_id == village_id,
+                entries.c.account_id == account_id,
+                entries.c.created_at >= first,
+                entries.c.created_at < last,
+            )
+            .order_by(entries.c.seq)
+        )
+        .all()
+    )
+    listed = []
+    for notice in notices:
+        start, end = local_day_bounds(notice.period_start, notice.period_end)
+        mine = [row for row in rows if start <= row.created_at < end and row.seq <= notice.size]
+        listed.append((notice, mine, [merkle.inclusion_ranges(row.seq - 1, notice.size) for row in mine]))
+    nodes = ledger_tree.reader(session, village_id)(
+        merkle.nodes_for(r for _, _, ranges in listed for rs in ranges for r in rs)
+    )
+    return [
+        NoticeCheck(
+            notice.period_start,
+            notice.period_end,
+            notice.size,
+            b64(notice.root),
+            fingerprint(notice.root),
+            [
+                CheckedLine(
+                    row.seq,
+                    ledger_tree.leaf_content(row),
+                    " ".join(b64(h) for h in merkle.range_hashes(rs, nodes)),
+                    row.created_at,
+                    accounts.entry_label(row.kind, row.rule_name),
+                    row.points,
+                )
+                for row, rs in zip(mine, ranges, strict=True)
+            ],
+        )
+        for notice, mine, ranges in listed
+    ]

@@ -1,11 +1,14 @@
 """The villager's own pages behind the card's QR code, with no sign-in: `/c/<token>` opens them (see
 `lovemart.web.villager` for the cookie exchange and what these pages give away: nothing), `/me` shows the
-household's balance and latest entries, `/me/apply` asks for points, `/me/goods` lists the shop's goods.
+household's balance and latest entries and, for each notice of the last year, the household's lines with
+their proofs, `/me/apply` asks for points, `/me/goods` lists the shop's goods.
 
-The pages need no script, no image and nothing from another host, and run a fixed number of statements
-whatever the size of the ledger.
+The pages need no image and nothing from another host, and run a fixed number of statements whatever the
+size of the ledger. The one script, static/js/notice-check.js, only checks the proofs on the phone (the
+page reads the same without it).
 """
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from lovemart.authz import public
 from lovemart.db import db, unit_of_work
 from lovemart.forms.public import ApplicationForm
 from lovemart.models import Card
-from lovemart.services import accounts, inventory, photos, points
+from lovemart.services import accounts, checkpoints, inventory, notices, photos, points
 from lovemart.services.errors import NotFound
 from lovemart.services.points import VILLAGE_TIMEZONE
 from lovemart.web.forms import submit
@@ -29,6 +32,8 @@ bp.after_request(private)  # also on the answers that never reach a view: 429, C
 #: Large print (长辈版): fewer lines, bigger type.
 BIG_ENTRIES = 5
 BIG_APPLICATIONS = 3
+#: How far back /me lists the household's lines of each notice, with their proofs.
+CHECKED_DAYS = 366
 
 
 @bp.context_processor
@@ -53,7 +58,13 @@ def card(card: Card):
         entries=BIG_ENTRIES if big else accounts.RECENT_ENTRIES,
         applications=BIG_APPLICATIONS if big else accounts.RECENT_APPLICATIONS,
     )
-    return render_template("public/card.html", view=view, big=big)
+    checks = checkpoints.household_checks(
+        db.session,
+        village_id=card.village_id,
+        account_id=card.account_id,
+        since=notices.local_today() - timedelta(days=CHECKED_DAYS),
+    )
+    return render_template("public/card.html", view=view, big=big, checks=checks)
 
 
 @bp.route("/me/apply", methods=["GET", "POST"])

@@ -67,7 +67,8 @@ def test_supervisor_publishes_and_prints_the_notice_and_a_villager_objects(
         db.session.remove()
     sheet = page.locator("article.notice-paper").inner_text()
     assert digest in sheet and head in sheet and first_household in sheet
-    assert page.locator(".notice-qr svg").count() == 1
+    assert page.locator(".notice-qr svg").count() == 2  # the public page's link and the checkpoint
+    assert page.locator(".notice-seal .fingerprint").is_visible()
     assert page.get_by_role("button", name="打印").is_visible()
     assert requests_seen.off_host() == []
 
