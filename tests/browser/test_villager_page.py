@@ -44,8 +44,14 @@ def test_villager_sees_balance_on_a_phone_and_applies_for_points(
     assert _fits_the_screen(page)
     assert requests_seen.off_host() == []
     paths = [urlsplit(seen).path for seen in requests_seen]
-    # the link, the page, its one stylesheet, nothing else
-    assert paths == [f"/c/{demo_card['token']}", url, "/static/css/public.css"]
+    # the link, the page, its one stylesheet and its one script (the notices' check), nothing else
+    assert paths == [f"/c/{demo_card['token']}", url, "/static/css/public.css", "/static/js/notice-check.js"]
+    # the demo's year of notices: every line of the household checked against each notice's fingerprint
+    page.wait_for_selector('#notice-checks[data-checked="done"]', state="attached")
+    checked = page.locator("#notice-checks .notice-check[data-checked]")
+    assert checked.count() >= 1
+    assert {checked.nth(n).get_attribute("data-checked") for n in range(checked.count())} == {"ok"}
+    assert page.locator(".check-ok", has_text="与公示栏上的校验码一致").first.is_visible()
     assert demo_card["token"] not in page.url
 
     page.get_by_role("link", name="长辈版（大字）").click()
