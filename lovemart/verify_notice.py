@@ -3,10 +3,12 @@
     python -m lovemart.verify_notice bundle.json      # from a LoveMart checkout
     python verify_notice.py bundle.json               # this one file, anywhere (Python ≥ 3.11)
 
-This file imports only the standard library, so that it can be copied out and read in full. It checks:
+This file imports only the standard library and, for the signatures, the `cryptography` package
+(`pip install cryptography`), so that it can be copied out and read in full. It checks:
 
-1. the checkpoint (C2SP tlog-checkpoint note body: origin, tree size, base64 root of the village's ledger
-   tree) is well formed, and prints the root's fingerprint to compare with the one on the paper notice;
+1. the checkpoint (C2SP tlog-checkpoint note: origin, tree size, base64 root of the village's ledger tree)
+   is well formed and signed (C2SP signed-note, Ed25519) by the key the bundle names, and prints that key's
+   ID and the root's fingerprint, to compare with those on the paper notice and in LoveMart's README;
 2. every line of the bundle: the leaf (SHA-256 of 0x00 and the line's text) with its inclusion proof leads to
    that root (RFC 9162 §2.1.3);
 3. the consistency proof from the previous notice's checkpoint: the books of then are a prefix of the books
@@ -131,6 +133,44 @@ def parse_checkpoint(note: str) -> tuple[str, int, bytes]:
     return origin, int(size_text), root
 
 
+def parse_vkey(vkey: str) -> tuple[str, bytes, bytes]:
+    """(name, key ID, Ed25519 public key) of a signed-note verifier key `<name>+<hex key ID>+<base64 key>`."""
+    name, key_id, key = vkey.split("+", 2)
+    raw = base64.b64decode(key, validate=True)
+    if raw[:1] != b"\x01" or len(raw) != 33:
+        raise BadCheckpoint("the verifier key is not an Ed25519 key")
+    public = raw[1:]
+    if sha256(name.encode() + b"\n" + raw)[:4] != bytes.fromhex(key_id):
+        raise BadCheckpoint("the verifier key's ID does not match its name and key")
+    return name, bytes.fromhex(key_id), public
+
+
+def signature_problems(note: str, vkey: str) -> list[str]:
+    """Whether `note` carries a valid signature line by the key `vkey` (C2SP signed-note)."""
+    name, key_id, public = parse_vkey(vkey)
+    if "\n\n" not in note:
+        return ["the checkpoint is not signed"]
+    body, signatures = note.split("\n\n", 1)
+    for line in signatures.splitlines():
+        signer, _, encoded = line.removeprefix("— ").rpartition(" ")
+        if not line.startswith("— ") or signer != name:
+            continue
+        raw = base64.b64decode(encoded)
+        if raw[:4] != key_id:
+            continue
+        try:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        except ImportError:
+            return ["cannot check the signature without the cryptography package (pip install cryptography)"]
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(raw[4:], (body + "\n").encode())
+        except InvalidSignature:
+            return [f"the signature of {name} does not match the checkpoint"]
+        return []
+    return [f"the checkpoint carries no signature of {name} (key ID {key_id.hex()})"]
+
+
 def fingerprint(root: bytes) -> str:
     """What the paper notice prints for a person to compare: the root's first 8 bytes, 4 groups of 4."""
     text = root[:8].hex().upper()
@@ -150,6 +190,10 @@ def check(bundle: dict) -> list[str]:
         raise BadCheckpoint(f"not a notice bundle (format {bundle.get('format')!r})")
     origin, size, root = parse_checkpoint(bundle["checkpoint"])
     problems = []
+    if not bundle.get("key"):
+        problems.append("the bundle names no signing key")
+    else:
+        problems.extend(signature_problems(bundle["checkpoint"], bundle["key"]))
     for line in bundle["lines"]:
         seq, text = line["seq"], line["leaf"]
         try:
@@ -165,6 +209,10 @@ def check(bundle: dict) -> list[str]:
             proof = _hashes(previous["consistency"])
         except (binascii.Error, TypeError):
             proof = None
+        if bundle.get("key"):
+            problems.extend(
+                f"previous: {p}" for p in signature_problems(previous["checkpoint"], bundle["key"])
+            )
         if old_origin != origin:
             problems.append(f"the previous checkpoint is of another log ({old_origin})")
         elif proof is None or not verify_consistency(old_size, size, old_root, root, proof):
@@ -191,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"log     {origin}")
     print(f"size    {size} entries")
     print(f"校验码  {fingerprint(root)}   (compare with the paper notice)")
+    if bundle.get("key"):
+        name, key_id, _ = parse_vkey(bundle["key"])
+        print(f"key     {name}, key ID {key_id.hex()}   (compare with the notice and the README)")
     for problem in problems:
         print(f"FAILED  {problem}")
     if problems:

@@ -12,17 +12,23 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from lovemart import verify_notice
+from lovemart.notekey import NoteKey
 from lovemart.services import merkle
 from tests.services.test_merkle import RFC_LEAVES, Tree
 
 VERIFIER = Path(verify_notice.__file__)
 
 
-def checkpoint(size: int, tree: Tree) -> str:
+KEY = NoteKey("lovemart-test", Ed25519PrivateKey.generate())
+
+
+def checkpoint(size: int, tree: Tree, key: NoteKey = KEY) -> str:
     root = merkle.root(size, tree.read)
-    return f"lovemart/test/a\n{size}\n{base64.b64encode(root).decode()}\n"
+    body = f"lovemart/test/a\n{size}\n{base64.b64encode(root).decode()}\n"
+    return body + "\n" + key.signature_line(body)
 
 
 @pytest.fixture
@@ -43,6 +49,7 @@ def bundle():
     return {
         "format": verify_notice.BUNDLE_FORMAT,
         "checkpoint": checkpoint(7, tree),
+        "key": KEY.vkey,
         "lines": lines,
         "previous": {"checkpoint": checkpoint(3, tree), "consistency": consistency},
     }
@@ -66,7 +73,7 @@ def test_it_imports_only_the_standard_library():
         if isinstance(node, ast.Import)
         for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= sys.stdlib_module_names
+    assert imported <= sys.stdlib_module_names | {"cryptography"}
 
 
 def test_a_good_bundle_verifies_and_prints_the_fingerprint(tmp_path, bundle):
@@ -74,6 +81,7 @@ def test_a_good_bundle_verifies_and_prints_the_fingerprint(tmp_path, bundle):
     assert result.returncode == 0, result.stdout + result.stderr
     _, _, root = verify_notice.parse_checkpoint(bundle["checkpoint"])
     assert verify_notice.fingerprint(root) in result.stdout
+    assert f"key     lovemart-test, key ID {KEY.key_id.hex()}" in result.stdout
     assert "OK      all 5 lines are in the books of this checkpoint, and extend the previous" in result.stdout
 
 
@@ -100,8 +108,21 @@ def test_a_rewritten_past_fails_the_consistency_proof(tmp_path, bundle):
         lambda b: b["lines"][0]["proof"].__setitem__(0, "!!!"),
         lambda b: b["previous"]["consistency"].pop(),
         lambda b: b.__setitem__("checkpoint", b["checkpoint"].replace("\n7\n", "\n6\n")),
+        lambda b: b.__setitem__("checkpoint", b["checkpoint"].split("\n\n")[0] + "\n"),
+        lambda b: b.__setitem__("key", NoteKey("lovemart-test", Ed25519PrivateKey.generate()).vkey),
+        lambda b: b.pop("key"),
     ],
-    ids=["short proof", "long proof", "wrong position", "not base64", "short consistency", "wrong size"],
+    ids=[
+        "short proof",
+        "long proof",
+        "wrong position",
+        "not base64",
+        "short consistency",
+        "wrong size",
+        "unsigned",
+        "another key",
+        "no key",
+    ],
 )
 def test_every_damaged_proof_fails(bundle, damage):
     damaged = copy.deepcopy(bundle)

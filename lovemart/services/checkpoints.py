@@ -13,8 +13,7 @@ villager's page and the downloadable bundle carry each line's leaf text with its
 bundle the consistency proof from the previous notice's checkpoint. Every proof is computed from the tree
 as it is stored *now*, so a past entry rewritten afterwards makes them fail against the published root.
 
-Not yet: the Ed25519 signature line of the signed-note format, and the witness's countersignature (the
-`cryptography` package is not installed in this deployment's environment).
+The note is signed (C2SP signed-note, Ed25519) with the deployment's notice key (lovemart/notekey.py).
 """
 
 import base64
@@ -24,8 +23,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lovemart import notekey
 from lovemart.models import Checkpoint, LedgerBook, Notice, Village
 from lovemart.models.notices import NoticeStatus
+from lovemart.notekey import NoteKey
 from lovemart.services import accounts, ledger_tree, merkle, witness
 from lovemart.services.points import local_day_bounds
 from lovemart.verify_notice import BUNDLE_FORMAT
@@ -43,18 +44,21 @@ def note_body(log: str, size: int, root: bytes) -> str:
     return f"{log}\n{size}\n{base64.b64encode(root).decode()}\n"
 
 
-def seal(session: Session, *, village: Village, notice: Notice, book: LedgerBook) -> Checkpoint:
+def seal(
+    session: Session, *, village: Village, notice: Notice, book: LedgerBook, key: NoteKey | None = None
+) -> Checkpoint:
     """The checkpoint of `notice`: the village's tree as the locked `book` has it, shown to the county's
     witness (services/witness.py) in the same transaction."""
     size, root = book.entry_count, merkle.edge_root(merkle.unpack(book.tree_edge))
-    log = origin(village)
+    log, key = origin(village), key or notekey.notice_key()
+    body = note_body(log, size, root)
     checkpoint = Checkpoint(
         village_id=village.id,
         notice_id=notice.id,
         origin=log,
         size=size,
         root=root,
-        note=note_body(log, size, root),
+        note=body + "\n" + key.signature_line(body),
     )
     session.add(checkpoint)
     session.flush()
@@ -139,6 +143,7 @@ def bundle(session: Session, notice: Notice, doc: dict) -> dict | None:
         "format": BUNDLE_FORMAT,
         "checkpoint": checkpoint.note,
         "fingerprint": fingerprint(checkpoint.root),
+        "key": notekey.notice_key().vkey,
         "notice": {"village": doc["village"], "period": doc["period"], "digest": notice.digest},
         "lines": [
             {"seq": line.seq, "household": households[line.seq], "leaf": line.leaf, "proof": line.proof_b64}

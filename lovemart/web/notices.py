@@ -29,7 +29,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from lovemart import qr, verify_notice
+from lovemart import notekey, qr, verify_notice
 from lovemart.authz import Permission, current_actor, has_permission, public, require
 from lovemart.db import db, unit_of_work
 from lovemart.forms.notices import AnswerForm, CompileForm, ObjectionForm, PublishForm
@@ -302,8 +302,14 @@ def _checkpoint(notice):
     found = checkpoints.of_notice(db.session, notice) if notice.status == NoticeStatus.PUBLISHED else None
     if found is None:
         return None
+    key = notekey.notice_key()
     return SimpleNamespace(
-        origin=found.origin, size=found.size, note=found.note, fingerprint=checkpoints.fingerprint(found.root)
+        origin=found.origin,
+        size=found.size,
+        note=found.note,
+        fingerprint=checkpoints.fingerprint(found.root),
+        key_id=key.key_id.hex(),
+        vkey=key.vkey,
     )
 
 

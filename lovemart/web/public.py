@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from lovemart import notekey
 from lovemart.authz import public
 from lovemart.db import db, unit_of_work
 from lovemart.forms.public import ApplicationForm
@@ -64,7 +65,8 @@ def card(card: Card):
         account_id=card.account_id,
         since=notices.local_today() - timedelta(days=CHECKED_DAYS),
     )
-    return render_template("public/card.html", view=view, big=big, checks=checks)
+    key = notekey.notice_key() if checks else None
+    return render_template("public/card.html", view=view, big=big, checks=checks, notice_key=key)
 
 
 @bp.route("/me/apply", methods=["GET", "POST"])

@@ -4,10 +4,12 @@ with its proof and the consistency proof from the previous notice; a past entry 
 with or without its tree, makes the proofs fail."""
 
 import base64
+import hashlib
+from pathlib import Path
 
 from sqlalchemy import select
 
-from lovemart import verify_notice
+from lovemart import notekey, verify_notice
 from lovemart.db import unit_of_work
 from lovemart.models import AuditEvent, LedgerEntry, Village
 from lovemart.services import checkpoints, ledger_tree, merkle, notices
@@ -27,6 +29,7 @@ def test_publishing_seals_the_tree_as_a_tlog_checkpoint(session, monkeypatch):
     world = publish_months(monkeypatch)
     first, second = (checkpoints.of_notice(session, n) for n in world.notices)
     village = session.get(Village, world.village)
+    key = notekey.notice_key()
     assert first.origin == f"lovemart/{village.county.code}/{village.code}"
     for checkpoint, notice in ((first, world.notices[0]), (second, world.notices[1])):
         assert checkpoint.size == notice.chain_seq
@@ -34,9 +37,9 @@ def test_publishing_seals_the_tree_as_a_tlog_checkpoint(session, monkeypatch):
             select(LedgerEntry).where(LedgerEntry.seq <= checkpoint.size).order_by(LedgerEntry.seq)
         ).all()
         assert checkpoint.root == reference_root([ledger_tree.leaf_content(e).encode() for e in leaves])
-        assert checkpoint.note == (
-            f"{checkpoint.origin}\n{checkpoint.size}\n{base64.b64encode(checkpoint.root).decode()}\n"
-        )
+        body = f"{checkpoint.origin}\n{checkpoint.size}\n{base64.b64encode(checkpoint.root).decode()}\n"
+        assert checkpoint.note.startswith(body + "\n— lovemart-notices ")
+        assert verify_notice.signature_problems(checkpoint.note, key.vkey) == []
         assert verify_notice.parse_checkpoint(checkpoint.note) == (
             checkpoint.origin,
             checkpoint.size,
@@ -92,3 +95,22 @@ def test_a_notice_published_before_checkpoints_has_no_bundle(session, monkeypatc
     tamper("DELETE FROM witness_observations", "witness_observations")  # they name the checkpoint
     tamper("DELETE FROM checkpoints", "checkpoints")
     assert bundle_of(world.notices[0]) is None
+
+
+def test_the_notice_key_is_created_once_with_mode_0600_and_signs_every_checkpoint(app, session, monkeypatch):
+    world = publish_months(monkeypatch)
+    path = Path(app.instance_path) / notekey.NOTICE_KEY_FILE
+    assert path.stat().st_mode & 0o777 == 0o600
+    key = notekey.notice_key()
+    assert notekey.notice_key().public_raw == key.public_raw  # read back, not made again
+    name, key_id, public = verify_notice.parse_vkey(key.vkey)
+    assert (name, key_id, public) == ("lovemart-notices", key.key_id, key.public_raw)
+    assert key_id == hashlib.sha256(b"lovemart-notices\n\x01" + public).digest()[:4]
+    bundle = bundle_of(world.notices[1])
+    assert bundle["key"] == key.vkey and verify_notice.check(bundle) == []
+    other = notekey.load_or_create(Path(app.instance_path) / "other.pem", "lovemart-notices")
+    assert verify_notice.check({**bundle, "key": other.vkey})[0].startswith(
+        "the checkpoint carries no signature"
+    )
+    forged = bundle["checkpoint"].replace("\n10\n", "\n11\n")
+    assert "does not match" in " ".join(verify_notice.signature_problems(forged, key.vkey))

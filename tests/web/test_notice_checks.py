@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from lovemart import notekey
 from lovemart.services import merkle
 from tests.transparency import publish_months, rewrite_entry
 from tests.villager import page
@@ -50,6 +51,8 @@ def test_me_lists_the_households_lines_of_each_notice_with_proofs(app, client, m
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "与公示栏上的校验码一致" in body  # shown by the script once every line leads to the root
     assert client.get("/static/js/notice-check.js").status_code == 200
+    with app.app_context():
+        assert f"公示签名密钥 ID：{notekey.notice_key().key_id.hex()}" in body
 
 
 def test_a_rewritten_entry_no_longer_leads_to_the_published_root(app, client, monkeypatch):

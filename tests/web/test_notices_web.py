@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from lovemart import verify_notice
+from lovemart import notekey, verify_notice
 from lovemart.db import db, unit_of_work
 from lovemart.models import LedgerEntry, Notice, Objection, PointsClaim, Village
 from lovemart.models.points import ClaimStatus, EntryKind
@@ -200,6 +200,9 @@ def test_a_published_notice_shows_its_fingerprint_and_offers_its_bundle_and_the_
     assert fingerprint in sheet and sheet.count("<svg") == 2  # the page's QR and the checkpoint's
     page = text(client.get(f"/n/{notice.token}"))
     assert fingerprint in page and f"/n/{notice.token}/bundle.json" in page and "/n/verify_notice.py" in page
+    with app.app_context():
+        key = notekey.notice_key()
+    assert f"密钥 ID {key.key_id.hex()}" in page and key.vkey in page and key.vkey in sheet
     download = client.get(f"/n/{notice.token}/bundle.json")
     assert download.mimetype == "application/json" and "attachment" in download.headers["Content-Disposition"]
     bundle = json.loads(download.get_data())
