@@ -194,6 +194,13 @@ def check(bundle: dict) -> list[str]:
         problems.append("the bundle names no signing key")
     else:
         problems.extend(signature_problems(bundle["checkpoint"], bundle["key"]))
+    countersigned = bundle.get("witness")
+    if countersigned is not None:
+        if countersigned["checkpoint"].split("\n\n", 1)[0] != bundle["checkpoint"].split("\n\n", 1)[0]:
+            problems.append("the witness countersigned another checkpoint")
+        problems.extend(
+            f"witness: {p}" for p in signature_problems(countersigned["checkpoint"], countersigned["key"])
+        )
     for line in bundle["lines"]:
         seq, text = line["seq"], line["leaf"]
         try:
@@ -242,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     if bundle.get("key"):
         name, key_id, _ = parse_vkey(bundle["key"])
         print(f"key     {name}, key ID {key_id.hex()}   (compare with the notice and the README)")
+    if bundle.get("witness"):
+        name, key_id, _ = parse_vkey(bundle["witness"]["key"])
+        print(f"witness {name}, key ID {key_id.hex()}   (countersigned)")
     for problem in problems:
         print(f"FAILED  {problem}")
     if problems:

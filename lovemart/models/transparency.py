@@ -64,4 +64,6 @@ class WitnessObservation(VillageScoped, Base):
     previous_size: Mapped[int | None]
     previous_root: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     verdict: Mapped[str] = mapped_column(String(16))
+    #: An accepted notice checkpoint's signed note with the witness's own signature line added.
+    cosigned: Mapped[str | None] = mapped_column(Text)
     seen_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -139,11 +139,15 @@ def bundle(session: Session, notice: Notice, doc: dict) -> dict | None:
         line["seq"]: section["number"] for section in doc.get("households", ()) for line in section["lines"]
     }
     earlier = previous(session, checkpoint)
+    countersigned = witness.cosigned(session, checkpoint)
     return {
         "format": BUNDLE_FORMAT,
         "checkpoint": checkpoint.note,
         "fingerprint": fingerprint(checkpoint.root),
         "key": notekey.notice_key().vkey,
+        "witness": None
+        if countersigned is None
+        else {"key": notekey.witness_key().vkey, "checkpoint": countersigned},
         "notice": {"village": doc["village"], "period": doc["period"], "digest": notice.digest},
         "lines": [
             {"seq": line.seq, "household": households[line.seq], "leaf": line.leaf, "proof": line.proof_b64}

@@ -10,7 +10,8 @@ checked against it too).
 The witness is shown a head each time a notice is published (`see_checkpoint`, in the publishing
 transaction), and whenever `flask lovemart witness` polls every village's current head (from cron).
 
-Not yet: countersigning accepted checkpoints (needs the `cryptography` package, not installed here).
+An accepted notice checkpoint is countersigned with the witness's own Ed25519 key (lovemart/notekey.py):
+the bundle carries the countersigned note, and the standalone verifier checks it.
 """
 
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lovemart import notekey
 from lovemart.models import Checkpoint, LedgerBook, Village, WitnessObservation
 from lovemart.models.transparency import WitnessVerdict
+from lovemart.notekey import NoteKey
 from lovemart.services import ledger_tree, merkle
 
 
@@ -29,8 +32,29 @@ class Head:
     root: bytes
 
 
-def see_checkpoint(session: Session, checkpoint: Checkpoint) -> WitnessObservation | None:
-    return _observe(session, checkpoint.village_id, Head(checkpoint.size, checkpoint.root), checkpoint.id)
+def see_checkpoint(
+    session: Session, checkpoint: Checkpoint, key: NoteKey | None = None
+) -> WitnessObservation:
+    """Check a notice's checkpoint; if it extends the accepted head, accept and countersign it: the signed
+    note with the witness's signature line added (C2SP signed-note: a second signature on the same body)."""
+    body = checkpoint.note.split("\n\n", 1)[0] + "\n"
+
+    def countersign() -> str:
+        return checkpoint.note + (key or notekey.witness_key()).signature_line(body)
+
+    head = Head(checkpoint.size, checkpoint.root)
+    return _observe(session, checkpoint.village_id, head, checkpoint.id, countersign)
+
+
+def cosigned(session: Session, checkpoint: Checkpoint) -> str | None:
+    """The witness's countersigned note of `checkpoint`, if it accepted it."""
+    return session.scalar(
+        select(WitnessObservation.cosigned).where(
+            WitnessObservation.village_id == checkpoint.village_id,
+            WitnessObservation.checkpoint_id == checkpoint.id,
+            WitnessObservation.cosigned.is_not(None),
+        )
+    )
 
 
 def poll(session: Session, village_ids: list[int] | None = None) -> list[WitnessObservation]:
@@ -48,8 +72,10 @@ def poll(session: Session, village_ids: list[int] | None = None) -> list[Witness
 
 
 def _observe(
-    session: Session, village_id: int, head: Head, checkpoint_id: int | None
+    session: Session, village_id: int, head: Head, checkpoint_id: int | None, countersign=None
 ) -> WitnessObservation | None:
+    """Record what the witness makes of `head` (rows are append-only: the countersignature, made only for
+    an accepted head, is written with it)."""
     latest = session.scalar(
         select(WitnessObservation)
         .where(WitnessObservation.village_id == village_id)
@@ -74,6 +100,7 @@ def _observe(
         previous_size=accepted.size if accepted is not None else None,
         previous_root=accepted.root if accepted is not None else None,
         verdict=verdict,
+        cosigned=countersign() if countersign is not None and verdict == WitnessVerdict.CONSISTENT else None,
     )
     session.add(observation)
     session.flush()

@@ -59,6 +59,7 @@ def upgrade():
     sa.Column('previous_size', sa.Integer(), nullable=True),
     sa.Column('previous_root', sa.LargeBinary(length=32), nullable=True),
     sa.Column('verdict', sa.String(length=16), nullable=False),
+    sa.Column('cosigned', sa.Text(), nullable=True),
     sa.Column('seen_at', lovemart.db.UTCDateTime(), nullable=False),
     sa.Column('village_id', sa.Integer(), nullable=False),
     sa.CheckConstraint("verdict IN ('consistent', 'fork')", name=op.f('ck_witness_observations_verdict_known')),

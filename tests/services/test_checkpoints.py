@@ -108,6 +108,8 @@ def test_the_notice_key_is_created_once_with_mode_0600_and_signs_every_checkpoin
     assert key_id == hashlib.sha256(b"lovemart-notices\n\x01" + public).digest()[:4]
     bundle = bundle_of(world.notices[1])
     assert bundle["key"] == key.vkey and verify_notice.check(bundle) == []
+    assert bundle["witness"]["key"] == notekey.witness_key().vkey
+    assert bundle["witness"]["checkpoint"].startswith(bundle["checkpoint"])
     other = notekey.load_or_create(Path(app.instance_path) / "other.pem", "lovemart-notices")
     assert verify_notice.check({**bundle, "key": other.vkey})[0].startswith(
         "the checkpoint carries no signature"

@@ -27,6 +27,7 @@ def test_each_notice_that_extends_the_last_is_accepted(session, monkeypatch):
         ("consistent", 6, None),
         ("consistent", 10, 6),
     ]
+    assert all(o.cosigned.count("\n— ") == 2 for o in seen)  # the notice key's signature and the witness's
     with unit_of_work() as s:
         assert witness.poll(s) == []  # nothing new since the last notice
         assert witness.alarms(s, [world.village]) == []
@@ -52,6 +53,7 @@ def test_a_rewritten_past_seen_in_the_next_notice_is_a_fork_that_stays(session, 
         notices.publish(s, actor=None, village_id=world.village, notice_id=notice.id)
     last = observations(session, world.village)[-1]
     assert (last.verdict, last.previous_size, last.size) == (WitnessVerdict.FORK, 6, 6)
+    assert last.cosigned is None  # the witness never countersigns a fork
     with unit_of_work() as s:
         (alarm,) = witness.alarms(s, [world.village])
         assert (alarm.village, alarm.accepted_size, alarm.seen_size) == ("a村", 6, 6)
