@@ -28,7 +28,7 @@ from lovemart.models import (
     Zone,
 )
 from lovemart.models.inventory import MovementKind
-from lovemart.services import inventory, notices, signals
+from lovemart.services import inspections, inventory, notices, signals
 from lovemart.services.totals import VILLAGE_TIMEZONE, month_of
 
 pytestmark = pytest.mark.soak
@@ -57,6 +57,11 @@ def test_the_demo_carries_a_year_of_the_adao_model(loaded, runner, session):
     # Dated across the twelve months before today (and this month so far), never in the future.
     dates = session.scalars(select(LedgerEntry.created_at).where(LedgerEntry.village_id == adao.id)).all()
     assert {month_of(d) for d in dates} == set(months) and max(dates) < now
+
+    # Households wait for their first inspection, so the administrator can inspect and issue a card.
+    waiting = [h for h, last in inspections.not_passing(session, village_id=adao.id) if last is None]
+    assert len(waiting) == demo.year.NEWCOMERS
+    assert not count(session, Card, Card.household_id.in_([h.id for h in waiting]))
 
     # All six zones stocked; some goods low, some near their use-by; a stocktake adjustment and a write-off.
     zones = session.scalars(select(Zone.id).where(Zone.village_id == adao.id)).all()

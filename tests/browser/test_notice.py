@@ -60,8 +60,13 @@ def test_supervisor_publishes_and_prints_the_notice_and_a_villager_objects(
     with live_app.app_context():
         notice = db.session.get(Notice, notice_id)
         digest, head, token = notice.digest, notice.chain_head, notice.token
-        section = notices.document(notice)["households"][0]
-        household_id, entry_id = section["household"], section["lines"][-1]["entry"]
+        # the first household with a line a villager may object to (a redemption is not one)
+        household_id, entry_id = next(
+            (section["household"], line["entry"])
+            for section in notices.document(notice)["households"]
+            for line in reversed(section["lines"])
+            if line["kind"] in notices.OBJECTABLE_KINDS
+        )
         village_id = db.session.scalar(select(Village.id).where(Village.code == "adao"))
         card_token = cards.active_card(db.session, village_id=village_id, household_id=household_id).token
         db.session.remove()
@@ -88,7 +93,8 @@ def test_supervisor_publishes_and_prints_the_notice_and_a_villager_objects(
 
     # The supervisor answers it from the objection queue.
     page.goto("/notices/objections")
-    page.get_by_role("link", name="核实并答复").first.click()
+    mine = page.locator("li.claim").filter(has_text="这条记错了，那天我家没人参加")
+    mine.get_by_role("link", name="核实并答复").click()
     page.wait_for_url(re.compile(r"/notices/objections/\d+$"))
     page.get_by_label("异议不成立：维持原记录").check()
     page.get_by_label("答复（村民会看到）").fill("经核对签到表，您家当天有人参加，维持原记录。")
