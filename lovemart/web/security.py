@@ -2,13 +2,21 @@
 script: the CSP would block it, and tests/web/test_security_headers.py checks the templates), are never
 framed, and send no Referer. Responses that set their own stricter policy (the villager's pages) keep it.
 
-A request carrying a NUL byte in its query or JSON body is refused before any view runs: no person types
-one, and PostgreSQL cannot store or even compare it. (Form fields drop control characters instead, see
-`lovemart.forms.base.clean`; in a path a NUL matches no route, see `lovemart.web.converters`.)"""
+A request carrying a NUL byte or a lone surrogate (`"\\ud800"`, half of a UTF-16 pair) in its query or in
+any string or key of its JSON body is refused before any view runs: no person types one, PostgreSQL cannot
+store or even compare a NUL, and no encoding can write a lone surrogate. (Form fields drop both with the
+other control characters, see `lovemart.forms.base.clean`; in a path they match no route, see
+`lovemart.web.converters`.) A JSON body nested deeper than `MAX_JSON_DEPTH` is refused before it is parsed:
+Python's parser recurses once per level, and no request of the API nests more than a few levels."""
+
+import json
+import re
+from itertools import accumulate
 
 from flask import Flask, request
 from flask_babel import gettext as _
 
+from lovemart.forms.base import UNSTORABLE
 from lovemart.web.context import is_api_request
 from lovemart.web.errors import error_page, json_error
 
@@ -25,15 +33,20 @@ HEADERS = {
     "Permissions-Policy": "camera=(self), geolocation=(), microphone=()",
 }
 
+#: The deepest JSON body accepted; the API's own bodies nest three levels (a cart's lines).
+MAX_JSON_DEPTH = 32
+_UNSTORABLE = re.compile(f"[{UNSTORABLE}]")
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
+
 
 def register_security_headers(app: Flask) -> None:
     @app.before_request
-    def _refuse_nul():
-        if any("\x00" in v for v in request.args.values()) or _json_has_nul():
-            message = _("请求中含有不允许的控制字符。")
-            if is_api_request():
-                return json_error(400, "control_character", message)
-            return error_page(400, message)
+    def _refuse_unstorable_input():
+        if _json_too_deep():
+            return _refusal("too_deep", _("请求的数据嵌套层数过多。"))
+        if any(_UNSTORABLE.search(text) for text in _query_and_json_text()):
+            return _refusal("control_character", _("请求中含有不允许的控制字符。"))
         return None
 
     @app.after_request
@@ -45,8 +58,38 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-def _json_has_nul() -> bool:
+def _refusal(code: str, message: str):
+    return json_error(400, code, message) if is_api_request() else error_page(400, message)
+
+
+def _json_too_deep() -> bool:
+    """Whether the JSON body opens more than `MAX_JSON_DEPTH` brackets at once, counted outside its strings
+    without parsing it (a body with fewer brackets than that in all is never counted)."""
     if not request.is_json:
         return False
-    body = request.get_data(as_text=True)
-    return "\\u0000" in body or "\x00" in body
+    body = request.get_data(cache=True)
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    return max(accumulate(1 if b in b"[{" else -1 for b in brackets)) > MAX_JSON_DEPTH
+
+
+def _query_and_json_text():
+    """Every value of the query, then every string and key of the JSON body (a body that does not parse is
+    left to the view's own parser, which refuses it)."""
+    yield from request.args.values()
+    if not request.is_json:
+        return
+    try:
+        pending = [json.loads(request.get_data(cache=True))]
+    except ValueError:
+        return
+    while pending:  # depth-first without recursion; the depth is bounded by `_json_too_deep` anyway
+        value = pending.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from value.keys()
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
