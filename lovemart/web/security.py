@@ -2,6 +2,10 @@
 script: the CSP would block it, and tests/web/test_security_headers.py checks the templates), are never
 framed, and send no Referer. Responses that set their own stricter policy (the villager's pages) keep it.
 
+A request for a host the site is not configured for (`ALLOWED_HOSTS` and the host of `PUBLIC_BASE_URL`, any
+port) is refused before anything else runs: absolute links (a card's QR code, a notice's address) are built
+from the request's host when no public address is configured, so they can only ever name a trusted one.
+
 A request carrying a NUL byte or a lone surrogate (`"\\ud800"`, half of a UTF-16 pair) in its query or in
 any string or key of its JSON body is refused before any view runs: no person types one, PostgreSQL cannot
 store or even compare a NUL, and no encoding can write a lone surrogate. (Form fields drop both with the
@@ -12,8 +16,9 @@ Python's parser recurses once per level, and no request of the API nests more th
 import json
 import re
 from itertools import accumulate
+from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 
 from lovemart.forms.base import UNSTORABLE
@@ -41,6 +46,15 @@ _NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
 
 
 def register_security_headers(app: Flask) -> None:
+    def _refuse_unknown_host():
+        if _hostname(request.host) not in allowed_hosts():
+            return _refusal(
+                "unknown_host", _("本站不接受这个网址的访问，请使用本站配置的地址（ALLOWED_HOSTS）。")
+            )
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unknown_host)  # before any other hook
+
     @app.before_request
     def _refuse_unstorable_input():
         if _json_too_deep():
@@ -56,6 +70,22 @@ def register_security_headers(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def allowed_hosts() -> set[str]:
+    """The host names (without port, lower case) this site answers to."""
+    config = current_app.config
+    hosts = {host.lower().strip("[]") for host in config["ALLOWED_HOSTS"]}
+    if public := config.get("PUBLIC_BASE_URL"):
+        hosts.add((urlsplit(public).hostname or "").lower())
+    return hosts
+
+
+def _hostname(host: str) -> str:
+    """`host:port` without the port, `[::1]:8000` as `::1`, in lower case."""
+    if host.startswith("["):
+        return host[1 : host.find("]")].lower()
+    return host.partition(":")[0].lower()
 
 
 def _refusal(code: str, message: str):
