@@ -1,6 +1,15 @@
 """Security headers on every response. Pages load scripts and styles only from this site (no inline
 script: the CSP would block it, and tests/web/test_security_headers.py checks the templates), are never
-framed, and send no Referer. Responses that set their own stricter policy (the villager's pages) keep it.
+framed, and send a Referer only to this site (`same-origin`; with `no-referrer` a browser sends `Origin: null`
+even from our own forms, which the Origin check below could not tell from a forgery). Responses that set
+their own stricter headers (the villager's pages) keep them.
+
+A state-changing request (POST, PUT, PATCH, DELETE) whose `Origin` — or, when the browser sends none, whose
+`Referer` — is another site than this one (the request's own scheme and host, or `PUBLIC_BASE_URL`) is a 403,
+whatever its CSRF token says: the token proves the form was ours, the origin that our page sent it. A request
+with neither header (an old browser, a script) is left to the CSRF token. A bearer-token API call that carries
+no cookie is exempt: its credential is not ambient, a page on another site cannot make a browser attach it,
+so there is nothing to forge (and API clients need not send an Origin).
 
 A request for a host the site is not configured for (`ALLOWED_HOSTS` and the host of `PUBLIC_BASE_URL`, any
 port) is refused before anything else runs: absolute links (a card's QR code, a notice's address) are built
@@ -33,7 +42,7 @@ CONTENT_SECURITY_POLICY = (
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(self), geolocation=(), microphone=()",
 }
@@ -53,7 +62,15 @@ def register_security_headers(app: Flask) -> None:
             )
         return None
 
-    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unknown_host)  # before any other hook
+    def _refuse_foreign_origin():
+        if request.method in _STATE_CHANGING and not _bearer_without_cookies():
+            source = request.headers.get("Origin") or _origin_of(request.headers.get("Referer"))
+            if source is not None and source.lower() not in _own_origins():
+                return _refusal("foreign_origin", _("来自其他网站的请求已被拒绝，请在本站页面上操作。"), 403)
+        return None
+
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:0] = [_refuse_unknown_host, _refuse_foreign_origin]  # before any other hook
 
     @app.before_request
     def _refuse_unstorable_input():
@@ -88,8 +105,30 @@ def _hostname(host: str) -> str:
     return host.partition(":")[0].lower()
 
 
-def _refusal(code: str, message: str):
-    return json_error(400, code, message) if is_api_request() else error_page(400, message)
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _bearer_without_cookies() -> bool:
+    return request.headers.get("Authorization", "").startswith("Bearer ") and "Cookie" not in request.headers
+
+
+def _origin_of(url: str | None) -> str | None:
+    """`scheme://host[:port]` of a URL (a Referer), as a browser writes an Origin; None for no URL."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.scheme and parts.netloc else "null"
+
+
+def _own_origins() -> set[str]:
+    own = {f"{request.scheme}://{request.host}".lower()}
+    if public := current_app.config.get("PUBLIC_BASE_URL"):
+        own.add((_origin_of(public) or "").lower())
+    return own
+
+
+def _refusal(code: str, message: str, status: int = 400):
+    return json_error(status, code, message) if is_api_request() else error_page(status, message)
 
 
 def _json_too_deep() -> bool:
