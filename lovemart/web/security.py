@@ -113,11 +113,12 @@ def _bearer_without_cookies() -> bool:
 
 
 def _origin_of(url: str | None) -> str | None:
-    """`scheme://host[:port]` of a URL (a Referer), as a browser writes an Origin; None for no URL."""
-    if not url:
+    """`scheme://host[:port]` of a URL (a Referer), as a browser writes an Origin; None for no URL, or for a
+    partial one (`/points/approvals`), which names this site."""
+    parts = urlsplit(url or "")
+    if not parts.netloc:
         return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.scheme and parts.netloc else "null"
+    return f"{parts.scheme or request.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 def _own_origins() -> set[str]:

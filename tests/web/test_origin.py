@@ -29,6 +29,7 @@ def create(client, ids, headers):
         {"Origin": "https://localhost"},  # another scheme is another origin
         {"Origin": "http://localhost:8000"},  # and another port
         {"Referer": "http://evil.example/households/new"},
+        {"Referer": "//evil.example/households/new"},
         {"Origin": "http://evil.example", "Referer": "http://localhost/households/new"},
     ],
 )
@@ -45,6 +46,7 @@ def test_a_foreign_origin_is_refused_despite_a_valid_token(csrf_app, ids, header
     [
         {"Origin": "http://localhost"},
         {"Referer": "http://localhost/households/new"},
+        {"Referer": "/households/new"},  # a partial URI names this site
         {},  # neither (an old browser, a script): the CSRF token alone decides
     ],
 )
