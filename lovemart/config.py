@@ -30,6 +30,11 @@ class Config:
     #: Where villagers' phones reach the site, e.g. "https://lovemart.example.cn", as printed in every card's
     #: QR code. Unset: the host the administrator is using (wrong if that is localhost at the counter PC).
     PUBLIC_BASE_URL: str | None = None
+    #: The host names the site answers to, with any port (`lovemart.web.security`); the host of
+    #: `PUBLIC_BASE_URL` is always one of them. A request for another host is a 400, so a forged Host header
+    #: never reaches a page that prints a link. (Not Flask's own TRUSTED_HOSTS: that one cannot name an IPv6
+    #: address such as ::1, and a refused host leaves the request unable to build even its error page.)
+    ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
     API_TITLE = "LoveMart API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -57,6 +62,8 @@ def load_environment(app) -> None:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     if public_url := os.environ.get("PUBLIC_BASE_URL"):
         app.config["PUBLIC_BASE_URL"] = public_url
+    if hosts := os.environ.get("ALLOWED_HOSTS"):
+        app.config["ALLOWED_HOSTS"] = tuple(host.strip() for host in hosts.split(",") if host.strip())
     if (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
         # served over HTTPS: cookies never travel in the clear
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True

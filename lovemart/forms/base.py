@@ -8,8 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
 
-#: Control characters other than tab and line breaks: never meant by a person, and PostgreSQL refuses NUL.
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: What no database column can hold: NUL (PostgreSQL refuses it) and a lone surrogate (half of a UTF-16
+#: pair, which no encoding can write). The API refuses a request carrying one (`lovemart.web.security`).
+UNSTORABLE = "\x00\ud800-\udfff"
+#: Control characters other than tab and line breaks and the unstorable: never meant by a person.
+CONTROL = re.compile(f"[{UNSTORABLE}\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean(value):

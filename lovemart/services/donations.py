@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from lovemart.db import utcnow
 from lovemart.models import Donation, Donor, Fund, FundMovement, Product, Purchase, StockMovement
 from lovemart.models.donations import DonorKind, FundKind
-from lovemart.services import audit, inventory, points, totals
+from lovemart.services import audit, idempotency, inventory, points, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import FundTooLow, IdempotencyConflict, InvalidInput, NotFound
 from lovemart.services.inventory import StockInLine
@@ -121,7 +121,7 @@ def receive_goods(
 ) -> DonationOutcome:
     """A donation of goods: the donation with its receipt number (捐赠凭证) and one stock-in per line
     (`at`: when it was recorded, if not now)."""
-    if request_key and (done := _replayed(session, request_key, donor_id)):
+    if done := _replayed(session, request_key, village_id, donor_id):
         return DonationOutcome(
             done,
             list(
@@ -161,7 +161,7 @@ def receive_money(
     at: datetime | None = None,
 ) -> Donation:
     """A donation of money, credited to a fund."""
-    if request_key and (done := _replayed(session, request_key, donor_id)):
+    if done := _replayed(session, request_key, village_id, donor_id):
         return done
     if amount_fen <= 0:
         raise InvalidInput(_l("捐款金额必须大于零。"), field="amount")
@@ -214,7 +214,7 @@ def purchase(
     at: datetime | None = None,
 ) -> Purchase:
     """Goods bought with a fund's money: the fund pays the sum of the lines' costs, the goods come in."""
-    if request_key and (done := session.scalar(select(Purchase).where(Purchase.request_key == request_key))):
+    if done := idempotency.replayed(session, Purchase, request_key, village_id=village_id):
         if done.fund_id != fund_id:
             raise IdempotencyConflict()
         return done
@@ -501,8 +501,8 @@ def _move_fund(
     return movement
 
 
-def _replayed(session: Session, request_key: str, donor_id: int) -> Donation | None:
-    done = session.scalar(select(Donation).where(Donation.request_key == request_key))
+def _replayed(session: Session, request_key: str | None, village_id: int, donor_id: int) -> Donation | None:
+    done = idempotency.replayed(session, Donation, request_key, village_id=village_id)
     if done is not None and done.donor_id != donor_id:
         raise IdempotencyConflict()
     return done

@@ -46,7 +46,7 @@ from lovemart.models import (
 from lovemart.models.inventory import MovementKind
 from lovemart.models.notices import NoticeStatus, ObjectionStatus
 from lovemart.models.points import GENESIS_HASH, ClaimStatus, EntryKind
-from lovemart.services import audit, checkpoints, points, totals, villages
+from lovemart.services import audit, checkpoints, idempotency, points, totals, villages
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -308,9 +308,7 @@ def raise_objection(
     :raise ObjectionPeriodOver, LineNotInNotice, AlreadyObjected, InvalidInput:
     """
     points.lock_book(session, village_id)  # serialises two copies of one objection
-    if request_key and (
-        done := session.scalar(select(Objection).where(Objection.request_key == request_key))
-    ):
+    if done := idempotency.replayed(session, Objection, request_key, village_id=village_id):
         if done.household_id != household_id or (done.entry_id, done.claim_id) != (entry_id, claim_id):
             raise IdempotencyConflict()
         return done

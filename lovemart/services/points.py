@@ -36,7 +36,7 @@ from lovemart.models import (
 from lovemart.models.cards import CardStatus
 from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
-from lovemart.services import audit, ledger_tree, totals
+from lovemart.services import audit, idempotency, ledger_tree, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -145,7 +145,7 @@ def award(
         # Two copies of one request (a double click) wait here for each other, so the second one finds the
         # first one's entry instead of colliding with it on PostgreSQL.
         lock_book(session, village_id)
-        if done := _replay(session, request_key, household_id=household_id, rule_id=rule_id):
+        if done := _replay(session, request_key, village_id, household_id=household_id, rule_id=rule_id):
             return done
     rule = _active_rule(session, village_id, rule_id)
     account = _usable_account(session, village_id, household_id)
@@ -285,9 +285,7 @@ def append_reversal(
     if not reason:
         raise InvalidInput(_l("请填写冲正原因。"), field="reason")
     lock_book(session, original.village_id)  # serialise two reversals of one entry: the second sees the first
-    if request_key and (
-        done := session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))
-    ):
+    if done := idempotency.replayed(session, LedgerEntry, request_key, village_id=original.village_id):
         if done.reversal_of_id != original.id:
             raise IdempotencyConflict()
         return done
@@ -343,7 +341,7 @@ def apply(
     """
     if request_key:
         lock_book(session, village_id)
-        if done := session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key)):
+        if done := idempotency.replayed(session, PointsClaim, request_key, village_id=village_id):
             return done
     rule = _active_rule(session, village_id, rule_id)
     if rule.is_deduction:
@@ -1231,12 +1229,12 @@ def _credit_claim(
     return claim
 
 
-def _replay(session: Session, request_key: str, *, household_id: int, rule_id: int) -> Recorded | None:
+def _replay(
+    session: Session, request_key: str, village_id: int, *, household_id: int, rule_id: int
+) -> Recorded | None:
     """The first result of a repeated request; a key reused for something else is refused."""
-    entry = session.scalar(select(LedgerEntry).where(LedgerEntry.request_key == request_key))
-    claim = (
-        None if entry else session.scalar(select(PointsClaim).where(PointsClaim.request_key == request_key))
-    )
+    entry = idempotency.replayed(session, LedgerEntry, request_key, village_id=village_id)
+    claim = None if entry else idempotency.replayed(session, PointsClaim, request_key, village_id=village_id)
     found = entry or claim
     if found is None:
         return None

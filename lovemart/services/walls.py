@@ -19,7 +19,7 @@ from lovemart.models import Donation, Donor, Household, Member, Product, StockMo
 from lovemart.models.households import Relation
 from lovemart.models.inventory import MovementKind
 from lovemart.models.walls import WishCategory, WishStatus
-from lovemart.services import audit, inventory
+from lovemart.services import audit, idempotency, inventory
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     HouseholdInactive,
@@ -54,8 +54,8 @@ def post_wish(
 
     :raise InvalidInput, HouseholdInactive, TooManyWishes, IdempotencyConflict:
     """
-    if request_key and (done := session.scalar(select(Wish).where(Wish.request_key == request_key))):
-        if done.household_id != household_id or done.village_id != village_id:
+    if done := idempotency.replayed(session, Wish, request_key, village_id=village_id):
+        if done.household_id != household_id:
             raise IdempotencyConflict()
         return done
     text = (text or "").strip()

@@ -30,8 +30,12 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         username, address = form.username.data, request.remote_addr or "-"
-        if throttle.blocked(db.session, username=username, address=address):
-            form.form_errors.append(_("密码错误次数太多，请 15 分钟后再试。"))
+        if wait := throttle.blocked(db.session, username=username, address=address):
+            form.form_errors.append(
+                _("密码错误次数太多，请 15 分钟后再试。")
+                if wait == throttle.Wait.WINDOW
+                else _("该账号近期登录失败次数很多，请 1 分钟后再试。")
+            )
             return render_template("auth/login.html", form=form), 429
         # the password hash is checked outside the write transaction: it takes tens of milliseconds
         user = users.authenticate(db.session, username=username, password=form.password.data)
@@ -39,7 +43,7 @@ def login():
             if user is None:
                 throttle.failed(session, username=username, address=address)
             else:
-                throttle.succeeded(session, username=username)
+                throttle.succeeded(session, username=username, address=address)
                 token = sessions.start(session, user_id=user.id)
         if user is not None:
             flask_session[SESSION_KEY] = token

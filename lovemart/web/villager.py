@@ -35,7 +35,7 @@ _NO_TOKEN = "-"  # noqa: S105 - a placeholder that matches no card, not a secret
 
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # a Referer never leaves the site; see lovemart.web.security
     "X-Robots-Tag": "noindex, nofollow",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (

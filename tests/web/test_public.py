@@ -18,7 +18,7 @@ from tests.villager import page, post, scan
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 INVALID = "此卡无效"
-PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 @pytest.fixture

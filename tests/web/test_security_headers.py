@@ -46,7 +46,7 @@ def test_every_page_without_arguments_sends_the_headers(app, client, signed_in):
             for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
                 assert directive in csp, (rule.rule, directive)
             assert response.headers["X-Content-Type-Options"] == "nosniff", rule.rule
-            assert response.headers["Referrer-Policy"] == "no-referrer", rule.rule
+            assert response.headers["Referrer-Policy"] == "same-origin", rule.rule
             checked += 1
     assert checked > 40
 

@@ -12,11 +12,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from lovemart.authz import Permission, current_actor, require
-from lovemart.db import db, unit_of_work
+from lovemart.db import db
 from lovemart.models.notices import NoticeStatus, ObjectionStatus
 from lovemart.services import notices
 from lovemart.services.notices import MAX_TEXT
-from lovemart.web.api.points import IdempotencyHeader
+from lovemart.web.api.idempotency import IdempotencyHeader, request_key, write
 from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
 from lovemart.web.context import working_village_id
 from lovemart.web.notices import public_url
@@ -135,15 +135,18 @@ def get_notice(notice_id: int):
 @blp.alt_response(404, schema=ApiError, description="No published notice with this id in the village.")
 def raise_objection(body, notice_id: int, idempotency_key=None):
     """Record a household's objection to one of its own lines of a published notice, before the deadline.
-    The same Idempotency-Key (from the same user) returns the first objection."""
+    The same Idempotency-Key (from the same village) returns the first objection."""
     actor, village_id = current_actor(), working_village_id()
     notice = notices.get(db.session, village_id=village_id, notice_id=notice_id)
-    with unit_of_work() as session:
+
+    def raise_objection(session):
         return notices.raise_objection(
             session,
             actor=actor,
             village_id=village_id,
             notice_token=notice.token,
-            request_key=f"api:{actor.id}:{idempotency_key}" if idempotency_key else None,
+            request_key=request_key("objection", idempotency_key),
             **body,
         )
+
+    return write(raise_objection, retry=idempotency_key is not None)

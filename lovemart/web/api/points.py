@@ -1,17 +1,12 @@
 """`getAccount`, `listEntries`, `createRule`, `awardPoints`, `reverseEntry`, `approveEntry`.
 
-Writes honour an `Idempotency-Key` header: a retried request with the same key (from the same user) answers
-with what the first one recorded and records nothing more.
+Writes honour an `Idempotency-Key` header (`lovemart.web.api.idempotency`): a retried request with the same
+key (from the same village) answers with what the first one recorded and records nothing more.
 """
-
-from collections.abc import Callable
-from typing import TypeVar
 
 from flask import jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
@@ -19,14 +14,13 @@ from lovemart.models.points import ClaimStatus, EntryKind
 from lovemart.models.rules import RuleCategory
 from lovemart.services import accounts, points, rules
 from lovemart.services.rules import RuleInput
+from lovemart.web.api.idempotency import IdempotencyHeader, request_key, write
 from lovemart.web.api.schemas import ApiError, PageArgs, id_field, page_body, page_of
 from lovemart.web.context import working_village_id
 
 blp = Blueprint(
     "api_points", __name__, description="Points accounts, ledger entries (积分台账) and rules (积分细则)"
 )
-
-T = TypeVar("T")
 
 
 # ---- schemas --------------------------------------------------------------------------------------------
@@ -124,17 +118,6 @@ class ReversalSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-class IdempotencyHeader(Schema):
-    idempotency_key = fields.String(
-        data_key="Idempotency-Key",
-        load_default=None,
-        validate=validate.Regexp(r"^[\x21-\x7e]{1,64}$"),
-        metadata={
-            "description": "Any 1–64 printable ASCII characters; a retry with the same key records nothing."
-        },
-    )
-
-
 EntryPage = page_of(EntrySchema, "EntryPage")
 
 _REFUSALS_409 = (
@@ -211,10 +194,10 @@ def award_points(body, household_id: int, idempotency_key=None):
             household_id=household_id,
             rule_id=body["rule_id"],
             note=body["note"],
-            request_key=_request_key(actor, idempotency_key),
+            request_key=request_key("award", idempotency_key),
         )
 
-    recorded = _write(award, retry=idempotency_key is not None)
+    recorded = write(award, retry=idempotency_key is not None)
     if recorded.claim is not None:
         response = jsonify(ClaimSchema().dump(recorded.claim))
         response.status_code = 202
@@ -240,10 +223,10 @@ def reverse_entry(body, entry_id: int, idempotency_key=None):
             village_id=village_id,
             entry_id=entry_id,
             reason=body["reason"],
-            request_key=_request_key(actor, idempotency_key),
+            request_key=request_key("reverse", idempotency_key),
         )
 
-    return _write(reverse, retry=idempotency_key is not None)
+    return write(reverse, retry=idempotency_key is not None)
 
 
 @blp.route("/claims/<int:claim_id>/approval", methods=["POST"])
@@ -257,24 +240,3 @@ def approve_entry(claim_id: int):
     with unit_of_work() as session:
         claim = points.approve(session, actor=actor, village_id=village_id, claim_id=claim_id)
         return points.get_entry(session, village_id=village_id, entry_id=claim.entry_id)
-
-
-# ---- helpers --------------------------------------------------------------------------------------------
-
-
-def _request_key(actor, idempotency_key: str | None) -> str | None:
-    """Keys are the caller's own: two users who happen to pick the same key never meet."""
-    return f"api:{actor.id}:{idempotency_key}" if idempotency_key else None
-
-
-def _write(call: Callable[[Session], T], *, retry: bool) -> T:
-    """One unit of work. With an idempotency key, a concurrent twin that committed first makes ours fail on
-    the unique key: run once more, and the service answers with the twin's result."""
-    try:
-        with unit_of_work() as session:
-            return call(session)
-    except IntegrityError:
-        if not retry:
-            raise
-        with unit_of_work() as session:
-            return call(session)

@@ -14,21 +14,13 @@ from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
 from lovemart.services import cards, redemptions
 from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine
+from lovemart.web.api.idempotency import RequiredIdempotencyHeader, request_key
 from lovemart.web.api.schemas import ApiError, id_field
 from lovemart.web.context import working_village_id
 
 blp = Blueprint(
     "api_redemptions", __name__, url_prefix="/redemptions", description="Counter redemptions (兑换)"
 )
-
-
-class IdempotencyHeader(Schema):
-    idempotency_key = fields.String(
-        required=True,
-        data_key="Idempotency-Key",
-        validate=validate.Length(min=1, max=80),
-        metadata={"description": "A fresh random value per redemption, sent unchanged with every retry."},
-    )
 
 
 class CartLineSchema(Schema):
@@ -80,7 +72,7 @@ class CancelSchema(Schema):
 @blp.route("/", methods=["POST"])
 @require(Permission.REDEMPTION_WRITE)
 @blp.doc(operationId="redeem")
-@blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
+@blp.arguments(RequiredIdempotencyHeader(), location="headers", as_kwargs=True)
 @blp.arguments(RedeemSchema())
 @blp.response(201, RedemptionCreatedSchema)
 @blp.alt_response(
@@ -104,7 +96,7 @@ def redeem(body, idempotency_key):
             village_id=village_id,
             card_number=number,
             lines=lines,
-            idempotency_key=idempotency_key,
+            idempotency_key=request_key("redeem", idempotency_key),
         )
         created = _created(redemption, number)
     location = url_for("api_redemptions.get_redemption", redemption_id=created["id"])

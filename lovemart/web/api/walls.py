@@ -8,9 +8,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from lovemart.authz import Permission, current_actor, require
-from lovemart.db import db, unit_of_work
+from lovemart.db import db
 from lovemart.models.walls import WishCategory, WishStatus
 from lovemart.services import walls
+from lovemart.web.api.idempotency import IdempotencyHeader, request_key, write
 from lovemart.web.api.schemas import PageArgs, page_body, page_of
 from lovemart.web.context import working_village_id
 from lovemart.web.converters import MAX_ID
@@ -35,10 +36,6 @@ class WishSchema(Schema):
 
 class WishQuery(PageArgs):
     status = fields.String(validate=validate.OneOf([s.value for s in WishStatus]))
-
-
-class IdempotencyHeader(Schema):
-    idempotency_key = fields.String(data_key="Idempotency-Key", validate=validate.Length(min=1, max=60))
 
 
 WishPage = page_of(WishSchema, "WishPage")
@@ -67,18 +64,21 @@ def list_wishes(page, per_page, status=None, village=None):
 @blp.response(201, WishSchema)
 def post_wish(body, idempotency_key=None):
     """A household's wish, posted by the administrator; 404 for another village's household."""
-    village_id = working_village_id()
-    with unit_of_work() as session:
+    actor, village_id = current_actor(), working_village_id()
+
+    def post(session):
         wish = walls.post_wish(
             session,
-            actor=current_actor(),
+            actor=actor,
             village_id=village_id,
             household_id=body["household_id"],
             text=body["text"],
             category=body["category"],
-            request_key=f"api-wish:{idempotency_key}" if idempotency_key else None,
+            request_key=request_key("wish", idempotency_key),
         )
         return _dump(walls.WishRow(wish, "", "", ""))
+
+    return write(post, retry=idempotency_key is not None)
 
 
 def _dump(row) -> dict:
