@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.models import Village
 from lovemart.services import (
     backup,
+    filestore,
     generator,
     inventory,
     ledger_export,
@@ -214,6 +216,20 @@ def settle_notices_command():
         settled = notices.settle_due(session)
         names = [f"village {n.village_id} {n.period_start:%Y-%m}" for n in settled]
     click.echo(f"Settled {len(names)} notice(s)." + "".join(f"\n  {name}" for name in names))
+
+
+@lovemart_cli.command("copy-files")
+def copy_files_command():
+    """Copy the photos and roster uploads of the instance folder into the database (FILE_STORAGE=database
+    on a server that kept them in instance/ before); files already there are skipped, so it can run again."""
+    instance = Path(current_app.instance_path)
+    for kind in filestore.KINDS:
+        with unit_of_work() as session:
+            copied = filestore.copy_all(
+                filestore.open_store(filestore.DIRECTORY, kind, session=session, instance=instance),
+                filestore.open_store(filestore.DATABASE, kind, session=session, instance=instance),
+            )
+        click.echo(f"{kind}: {copied} file(s) copied into the database.")
 
 
 @lovemart_cli.command("api-token")

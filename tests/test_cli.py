@@ -1,12 +1,14 @@
 """`flask --app wsgi lovemart …`: demo, create-village, create-user and api-token."""
 
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from lovemart.db import db
 from lovemart.models import AuditEvent, Household, HouseholdStatus, Member, User, Village, VillagerGroup
 from lovemart.services import users
+from lovemart.services.filestore import DatabaseStore, DirectoryStore
 from tests.factories import make_village
 
 
@@ -283,3 +285,14 @@ def test_import_households_refuses_a_bad_roster_whole(app, runner, tmp_path):
     assert unknown.exit_code != 0
     with fresh_session(app) as session:
         assert village_counts(session, "hexi")["households"] == 0
+
+
+def test_copy_files_brings_the_instance_folders_photos_into_the_database(app, runner):
+    with app.app_context():
+        village = make_village("a")
+    DirectoryStore(Path(app.instance_path) / "photos", ".jpg").put(village, "c" * 32, b"old photo")
+    for expected in ("photo: 1 file(s)", "photo: 0 file(s)"):  # the second run finds it there
+        result = invoke(runner, "copy-files")
+        assert result.exit_code == 0 and expected in result.output, result.output
+    with app.app_context():
+        assert DatabaseStore(db.session, "photo").get(village, "c" * 32) == b"old photo"
