@@ -40,6 +40,11 @@ class Config:
     #: Where photos and roster uploads are kept: "database" (every app server reads them) or "directory"
     #: (the instance folder). Unset: "database" on PostgreSQL, "directory" on SQLite (services/filestore.py).
     FILE_STORAGE: str | None = None
+    TRUSTED_PROXIES: int | None = None  # from the environment: the number of reverse proxies in front
+    #: Where the backup timer writes (deploy/systemd/lovemart-backup.service); `lovemart doctor` checks that
+    #: the newest file there is younger than BACKUP_MAX_AGE_HOURS.
+    BACKUP_DIR: str | None = None
+    BACKUP_MAX_AGE_HOURS = 26.0
 
 
 class TestConfig(Config):
@@ -62,17 +67,18 @@ def load_environment(app) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'lovemart.db'}"
     if public_url := os.environ.get("PUBLIC_BASE_URL"):
         app.config["PUBLIC_BASE_URL"] = public_url
+    app.config["SECRET_KEY_SOURCE"] = "configuration"  # noqa: S105 - where the key came from, for doctor
     if key := os.environ.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = key
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_SOURCE"] = key, "environment"
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _generated_secret(app)
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_SOURCE"] = _generated_secret(app), "instance"
     _load_shared_state(app)
     if (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
         # served over HTTPS: cookies never travel in the clear
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if proxies := os.environ.get("TRUSTED_PROXIES"):
         # behind N reverse proxies: take the client's address and scheme from their X-Forwarded-* headers
-        count = int(proxies)
+        count = app.config["TRUSTED_PROXIES"] = int(proxies)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     if storage := os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage
@@ -89,7 +95,14 @@ def _normalise_db_url(url: str) -> str:
 
 
 def _load_shared_state(app) -> None:
-    """What several app servers must share: where files are kept (the rate limit's storage is above)."""
+    """What several app servers must share: where files are kept (the rate limit's storage is above); what
+    `lovemart doctor` checks besides: the host names answered and where backups are written."""
+    if hosts := os.environ.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [host.strip() for host in hosts.split(",") if host.strip()]
+    if backups := os.environ.get("BACKUP_DIR"):
+        app.config["BACKUP_DIR"] = backups
+    if max_age := os.environ.get("BACKUP_MAX_AGE_HOURS"):
+        app.config["BACKUP_MAX_AGE_HOURS"] = float(max_age)
     if storage := os.environ.get("FILE_STORAGE"):
         app.config["FILE_STORAGE"] = storage
     if not app.config.get("FILE_STORAGE"):
