@@ -82,6 +82,8 @@ def load_environment(app) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     if storage := os.environ.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage
+    if prefix := os.environ.get("RATELIMIT_KEY_PREFIX"):  # several sites on one Redis
+        app.config["RATELIMIT_KEY_PREFIX"] = prefix
     if card_limit := os.environ.get("CARD_PAGE_RATE_LIMIT"):
         app.config["CARD_PAGE_RATE_LIMIT"] = card_limit
 

@@ -31,10 +31,12 @@ KILLS = 20 if SOAK else 5
 
 
 class Stream:
-    """One counter sending redemptions one after another, retrying a cut-off request with its key."""
+    """One counter sending redemptions one after another, retrying a cut-off request with its key; given
+    several servers it sends to each in turn, and a cut-off request's retry to the next one."""
 
-    def __init__(self, served):
-        self.served = served
+    def __init__(self, *servers):
+        self.servers = servers
+        self.turn = 0
         self.done = 0
         self.acknowledged: dict[str, str] = {}
         self.statuses: list[int] = []
@@ -46,12 +48,14 @@ class Stream:
             key = f"crash-{n}"
             while key not in self.acknowledged:
                 try:
+                    served = self.servers[(n + self.turn) % len(self.servers)]  # in turn, as a proxy would
                     connection = connection or http.client.HTTPConnection(
-                        "127.0.0.1", self.served.port, timeout=30
+                        "127.0.0.1", served.port, timeout=30
                     )
-                    status, answer = redeem(connection, self.served, key)
+                    status, answer = redeem(connection, served, key)
                 except (OSError, http.client.HTTPException):
                     self.cut_off += 1
+                    self.turn += 1
                     connection = None
                     time.sleep(0.05)
                     continue
@@ -65,6 +69,23 @@ class Stream:
 def test_acknowledged_redemptions_survive_sigkill(serve):
     served = serve(balance=100_000, price=1, stock=100_000)
     stream = Stream(served)
+    kills = stream_with_kills(stream, served)
+    record(
+        f"crash {served.kind}",
+        {
+            "requests": REQUESTS,
+            "kills": kills,
+            "cut off and retried": stream.cut_off,
+            "acknowledged": len(stream.acknowledged),
+            "5xx": sum(status >= 500 for status in stream.statuses),
+        },
+    )
+    served.stop()
+    nothing_acknowledged_lost(stream, served, kills)
+
+
+def stream_with_kills(stream: Stream, victim) -> int:
+    """Run the stream while `victim` is killed (SIGKILL) and restarted KILLS times; returns the kills."""
     failure: list[BaseException] = []
 
     def client():
@@ -84,25 +105,18 @@ def test_acknowledged_redemptions_survive_sigkill(serve):
         if not thread.is_alive():
             break
         time.sleep(rng.uniform(0, 0.03))  # somewhere inside a request, its commit, or between two
-        served.kill()
+        victim.kill()
         kills += 1
-        served.start()
+        victim.start()
     thread.join(timeout=600)
     assert not failure, failure
     assert not thread.is_alive()
+    return kills
 
-    record(
-        f"crash {served.kind}",
-        {
-            "requests": REQUESTS,
-            "kills": kills,
-            "cut off and retried": stream.cut_off,
-            "acknowledged": len(stream.acknowledged),
-            "5xx": sum(status >= 500 for status in stream.statuses),
-        },
-    )
+
+def nothing_acknowledged_lost(stream: Stream, served, kills: int) -> None:
+    """Every acknowledged redemption in the books, each key once, none half-written."""
     assert kills == KILLS
-    served.stop()
     found = books(served)
     assert found["problems"] == []
     assert set(stream.acknowledged.values()) == receipts(served)
