@@ -98,9 +98,7 @@ def _normalise_db_url(url: str) -> str:
 
 def _load_shared_state(app) -> None:
     """What several app servers must share: where files are kept (the rate limit's storage is above); what
-    `lovemart doctor` checks besides: the host names answered and where backups are written."""
-    if hosts := os.environ.get("TRUSTED_HOSTS"):
-        app.config["TRUSTED_HOSTS"] = [host.strip() for host in hosts.split(",") if host.strip()]
+    `lovemart doctor` checks besides: where backups are written."""
     if backups := os.environ.get("BACKUP_DIR"):
         app.config["BACKUP_DIR"] = backups
     if max_age := os.environ.get("BACKUP_MAX_AGE_HOURS"):

@@ -41,22 +41,31 @@ class Stream:
         self.acknowledged: dict[str, str] = {}
         self.statuses: list[int] = []
         self.cut_off = 0
+        #: cleared while a killed server restarts: no new redemption starts meanwhile (the one cut off is
+        #: retried), so that with two servers the stream does not run past the remaining kill points
+        self.open = threading.Event()
+        self.open.set()
+        #: the port of the server the latest request went to
+        self.sending_to = None
 
     def run(self) -> None:
-        connection = None
+        connections = {}  # a keep-alive connection per server
         for n in range(REQUESTS):
             key = f"crash-{n}"
+            self.open.wait()
             while key not in self.acknowledged:
+                served = self.servers[(n + self.turn) % len(self.servers)]  # in turn, as a proxy would
                 try:
-                    served = self.servers[(n + self.turn) % len(self.servers)]  # in turn, as a proxy would
-                    connection = connection or http.client.HTTPConnection(
-                        "127.0.0.1", served.port, timeout=30
-                    )
-                    status, answer = redeem(connection, served, key)
+                    if served.port not in connections:
+                        connections[served.port] = http.client.HTTPConnection(
+                            "127.0.0.1", served.port, timeout=30
+                        )
+                    self.sending_to = served.port
+                    status, answer = redeem(connections[served.port], served, key)
                 except (OSError, http.client.HTTPException):
                     self.cut_off += 1
                     self.turn += 1
-                    connection = None
+                    connections.pop(served.port, None)
                     time.sleep(0.05)
                     continue
                 self.statuses.append(status)
@@ -102,12 +111,16 @@ def stream_with_kills(stream: Stream, victim) -> int:
     for point in kill_points:
         while stream.done < point and thread.is_alive():
             time.sleep(0.002)
+        while stream.sending_to != victim.port and thread.is_alive():  # two servers: wait for a turn of its
+            time.sleep(0.001)
         if not thread.is_alive():
             break
         time.sleep(rng.uniform(0, 0.03))  # somewhere inside a request, its commit, or between two
         victim.kill()
         kills += 1
+        stream.open.clear()
         victim.start()
+        stream.open.set()
     thread.join(timeout=600)
     assert not failure, failure
     assert not thread.is_alive()

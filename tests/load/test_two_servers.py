@@ -146,7 +146,12 @@ def test_a_server_killed_mid_redemption_loses_nothing_acknowledged(pair):
     kills = stream_with_kills(stream, a)
     record(
         "crash of one of two servers",
-        {"kills": kills, "cut off and retried": stream.cut_off, "acknowledged": len(stream.acknowledged)},
+        {
+            "kills": kills,
+            "cut off and retried": stream.cut_off,
+            "acknowledged": len(stream.acknowledged),
+            "5xx": sum(status >= 500 for status in stream.statuses),
+        },
     )
     a.stop()
     b.stop()
