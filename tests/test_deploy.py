@@ -17,6 +17,7 @@ import pytest
 
 from lovemart.config import Config
 from tests.conftest import _migrate
+from tests.tls import self_signed
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -259,13 +260,7 @@ def test_nginx_accepts_it_when_installed(tmp_path):
     nginx = shutil.which("nginx") or (Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         pytest.skip("nginx is not installed here; the well-formedness test above still ran")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=t"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    key, cert = self_signed(tmp_path)
     site = re.sub(r"ssl_certificate_key [^;]+;", f"ssl_certificate_key {key};", NGINX.read_text())
     site = re.sub(r"ssl_certificate [^;]+;", f"ssl_certificate {cert};", site)
     (tmp_path / "site.conf").write_text(site)

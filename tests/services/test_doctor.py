@@ -5,7 +5,6 @@ import dataclasses
 import os
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from datetime import timedelta
@@ -16,6 +15,7 @@ import pytest
 from lovemart.services import doctor
 from lovemart.services.doctor import PROBLEM, Deployment
 from tests.test_factory import UNREACHABLE
+from tests.tls import self_signed
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "lovemart.example.cn"
@@ -202,13 +202,7 @@ def test_memory_rate_limit_on_postgresql_is_a_warning(deployment):
 @pytest.fixture
 def self_signed_https(tmp_path):
     """A TLS server on localhost with a self-signed certificate: what a phone's browser refuses."""
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
+    key, cert = self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     listener = socket.create_server(("127.0.0.1", 0))
