@@ -72,12 +72,16 @@ def _client(port: int, request: Request, seconds: float, index: int, start_at: f
     queue.put((latencies, statuses))
 
 
-def run(port: int, request: Request, *, clients: int = 8, seconds: float = 20.0, ok=(200,)) -> Result:
+def run(
+    port: int | list[int], request: Request, *, clients: int = 8, seconds: float = 20.0, ok=(200,)
+) -> Result:
+    """`clients` clients against the server on `port`, or spread over several (client i → port i mod n)."""
+    ports = [port] if isinstance(port, int) else list(port)
     queue = multiprocessing.get_context("fork").Queue()
     start_at = time.time() + 0.5
     workers = [
         multiprocessing.get_context("fork").Process(
-            target=_client, args=(port, request, seconds, i, start_at, queue)
+            target=_client, args=(ports[i % len(ports)], request, seconds, i, start_at, queue)
         )
         for i in range(clients)
     ]

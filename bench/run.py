@@ -8,7 +8,8 @@ settings (gunicorn.conf.py):
   plain sqlite3 (bench/floor_sqlite.py); and, as a reading aid, an empty view served by LoveMart itself
   (bench/app_floor.py), which pays the request machinery every page pays;
 - the redemption API (8 clients), the villager QR page, the counter's card page, a household statement,
-  the county dashboard, and compiling a month's notice (in-process, one at a time).
+  the county dashboard, and compiling a month's notice (in-process, one at a time);
+- on PostgreSQL, the redemption and the QR page through two app servers against one (bench/servers.py).
 
 It prints req/s, p50, p99, the ratio to the floor, the growth from the small to the large ledger, the peak
 RSS of a worker and the gzipped page size, checks the targets of issue #7, and writes the figures to
@@ -33,7 +34,7 @@ import urllib.parse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bench import app_floor, floor_sqlite, load
+from bench import app_floor, floor_sqlite, load, servers
 from bench.load import Request
 from bench.setup import BENCH_PASSWORD, ROOT, Target, postgres_reachable, prepare
 
@@ -342,6 +343,9 @@ def main() -> None:
         print(f"measuring {kind} at {', '.join(f'{size:,}' for size in sizes)} entries …", flush=True)
         for size, results in measure(targets, seconds).items():
             run["results"][f"{kind}/{size}"] = results
+        if kind == "postgresql":
+            print(f"two servers against one on {kind} at {targets[-1].entries:,} entries …", flush=True)
+            run["two_servers"] = servers.compare(targets[-1], seconds * 2)
     report = table(run)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -393,6 +397,8 @@ def table(run: dict) -> str:
                 )
             verdicts += _verdicts(name, kind, int(size), figures, ratio, growth, minimal, large)
     lines += ["", *verdicts, "", *_against_the_app(run)]
+    if "two_servers" in run:
+        lines += ["", *servers.lines(run["two_servers"])]
     return "\n".join(lines)
 
 

@@ -1,5 +1,8 @@
 """LoveMart (爱心超市积分管理系统): `create_app` builds the Flask application; nothing runs at import."""
 
+import os
+from pathlib import Path
+
 from flask import Flask
 
 
@@ -9,6 +12,7 @@ def create_app(config: type | dict | None = None) -> Flask:
         template_folder="../templates",
         static_folder="../static",
         instance_relative_config=True,
+        instance_path=_instance_path(),
     )
     _load_config(app, config)
     _redact_logs()
@@ -17,6 +21,12 @@ def create_app(config: type | dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_cli(app)
     return app
+
+
+def _instance_path() -> str | None:
+    """LOVEMART_INSTANCE_PATH: this server's own instance folder (default: instance/ beside the code)."""
+    path = os.environ.get("LOVEMART_INSTANCE_PATH")
+    return str(Path(path).resolve()) if path else None
 
 
 def _load_config(app: Flask, config: type | dict | None) -> None:

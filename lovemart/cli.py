@@ -1,8 +1,10 @@
 """`flask --app wsgi lovemart …`: thin wrappers over the services, each in one unit of work."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -12,6 +14,8 @@ from lovemart.db import db, unit_of_work
 from lovemart.models import Village
 from lovemart.services import (
     backup,
+    doctor,
+    filestore,
     generator,
     inventory,
     ledger_export,
@@ -235,6 +239,53 @@ def settle_notices_command():
         settled = notices.settle_due(session)
         names = [f"village {n.village_id} {n.period_start:%Y-%m}" for n in settled]
     click.echo(f"Settled {len(names)} notice(s)." + "".join(f"\n  {name}" for name in names))
+
+
+@lovemart_cli.command("copy-files")
+def copy_files_command():
+    """Copy the photos and roster uploads of the instance folder into the database (FILE_STORAGE=database
+    on a server that kept them in instance/ before); files already there are skipped, so it can run again."""
+    instance = Path(current_app.instance_path)
+    for kind in filestore.KINDS:
+        with unit_of_work() as session:
+            copied = filestore.copy_all(
+                filestore.open_store(filestore.DIRECTORY, kind, session=session, instance=instance),
+                filestore.open_store(filestore.DATABASE, kind, session=session, instance=instance),
+            )
+        click.echo(f"{kind}: {copied} file(s) copied into the database.")
+
+
+@lovemart_cli.command("doctor")
+@click.option("--offline", is_flag=True, help="Skip connecting to the public address (its TLS certificate).")
+def doctor_command(offline: bool):
+    """Check this deployment's configuration; print what is wrong in plain words; exit 1 on a problem."""
+    config = current_app.config
+    findings = doctor.examine(
+        doctor.Deployment(
+            instance=Path(current_app.instance_path),
+            database_url=db.engine.url.render_as_string(hide_password=False),
+            migrations=Path(current_app.root_path).parent / "migrations",
+            secret_key=config["SECRET_KEY"],
+            secret_source=config["SECRET_KEY_SOURCE"],
+            public_base_url=config.get("PUBLIC_BASE_URL"),
+            trusted_proxies=config.get("TRUSTED_PROXIES"),
+            trusted_hosts=tuple(config["ALLOWED_HOSTS"]),
+            ratelimit_storage=config["RATELIMIT_STORAGE_URI"],
+            file_storage=config["FILE_STORAGE"],
+            backup_dir=Path(config["BACKUP_DIR"]) if config.get("BACKUP_DIR") else None,
+            backup_max_age=timedelta(hours=config["BACKUP_MAX_AGE_HOURS"]),
+            probe_network=not offline,
+        )
+    )
+    db.engine.dispose()
+    labels = {doctor.OK: "ok     ", doctor.WARNING: "WARNING", doctor.PROBLEM: "PROBLEM"}
+    for finding in findings:
+        click.echo(f"{labels[finding.level]}  {finding.topic}: {finding.message}")
+    problems = sum(finding.level == doctor.PROBLEM for finding in findings)
+    if problems:
+        click.echo(f"{problems} problem(s) to fix.", err=True)
+        raise SystemExit(1)
+    click.echo("No problem found.")
 
 
 @lovemart_cli.command("api-token")

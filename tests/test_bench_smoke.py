@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.run import ROUNDS, _growth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,3 +77,20 @@ def test_growth_pairs_the_slices_taken_back_to_back():
     # the machine slowed down between rounds, alike at both sizes; the large books cost 1.5×
     run = _run_of([600, 300, 150, 300, 600], [400, 200, 100, 200, 400])
     assert _growth(run, "sqlite", "qr_page", 10, 1000) == 1.5
+
+
+def test_two_servers_against_one_runs_on_a_tiny_county(tmp_path):
+    from bench.setup import postgres_reachable
+
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL not reachable: the two-server comparison needs it")
+    env = {**os.environ, "LOVEMART_BENCH_DATA": str(tmp_path / "data")}
+    env.pop("DATABASE_URL", None)
+    command = [sys.executable, "-m", "bench.servers", "--entries", "200", "--villages", "2", "--seconds", "1"]
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "- redemption: one " in finished.stdout and "- qr_page: one " in finished.stdout
+    found = json.loads(finished.stdout[finished.stdout.index("{") :])
+    for page in ("redemption", "qr_page"):
+        assert found[page]["one"]["errors"] == 0 and found[page]["two"]["errors"] == 0
+        assert found[page]["ratio"] > 0 and len(found[page]["two"]["slices"]) == 5

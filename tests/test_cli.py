@@ -1,12 +1,14 @@
 """`flask --app wsgi lovemart …`: demo, create-village, create-user and api-token."""
 
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import func, select
 
 from lovemart.db import db
 from lovemart.models import AuditEvent, Household, HouseholdStatus, Member, User, Village, VillagerGroup
 from lovemart.services import users
+from lovemart.services.filestore import DatabaseStore, DirectoryStore
 from tests.factories import make_village
 
 
@@ -300,3 +302,14 @@ def test_witness_polls_every_village_and_fails_naming_a_rewritten_one(app, runne
     assert "FORK a村: the tree at 6 entries does not extend the 6 entries witnessed before" in result.output
     verify = invoke(runner, "verify")  # the hash chain still remembers what the tree forgot
     assert verify.exit_code == 1 and "entry #2 does not match its hash" in verify.output
+
+
+def test_copy_files_brings_the_instance_folders_photos_into_the_database(app, runner):
+    with app.app_context():
+        village = make_village("a")
+    DirectoryStore(Path(app.instance_path) / "photos", ".jpg").put(village, "c" * 32, b"old photo")
+    for expected in ("photo: 1 file(s)", "photo: 0 file(s)"):  # the second run finds it there
+        result = invoke(runner, "copy-files")
+        assert result.exit_code == 0 and expected in result.output, result.output
+    with app.app_context():
+        assert DatabaseStore(db.session, "photo").get(village, "c" * 32) == b"old photo"

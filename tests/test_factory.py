@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from lovemart import create_app
-from lovemart.config import Config, TestConfig, load_environment
+from lovemart.config import Config, ConfigurationError, TestConfig, load_environment
 from lovemart.db import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,14 @@ UNREACHABLE = "postgresql+psycopg://nobody:secret@127.0.0.1:1/nothing"
 
 @pytest.fixture
 def clean_environment(monkeypatch):
-    for name in ("DATABASE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI"):
+    for name in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "RATELIMIT_STORAGE_URI",
+        "PUBLIC_BASE_URL",
+        "FILE_STORAGE",
+        "LOVEMART_INSTANCE_PATH",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -122,6 +129,66 @@ def test_defaults_are_an_instance_database_and_a_private_per_instance_secret(cle
     load_environment(chosen)
     assert chosen.config["SECRET_KEY"] == "operator-chosen"
     assert not (tmp_path / "three" / "secret_key").exists()
+
+
+def test_a_public_site_refuses_to_start_with_a_generated_key(clean_environment, tmp_path):
+    clean_environment.setenv("PUBLIC_BASE_URL", "https://lovemart.example.cn")
+    public = SimpleNamespace(config={}, instance_path=str(tmp_path / "one"))
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is not set.*same on every server"):
+        load_environment(public)
+    assert not (tmp_path / "one" / "secret_key").exists()
+
+    clean_environment.setenv("SECRET_KEY", "shared-by-every-server")
+    given = SimpleNamespace(config={}, instance_path=str(tmp_path / "one"))
+    load_environment(given)
+    assert given.config["SECRET_KEY"] == "shared-by-every-server"
+
+
+def test_gunicorn_is_refused_the_same_way_with_the_message_on_its_log(clean_environment, tmp_path):
+    env = {
+        **os.environ,
+        "PUBLIC_BASE_URL": "https://lovemart.example.cn",
+        "LOVEMART_INSTANCE_PATH": str(tmp_path),
+    }
+    env.pop("SECRET_KEY", None)
+    started = subprocess.run(
+        [sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode != 0 and "SECRET_KEY is not set" in started.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "given", "expected"),
+    [
+        ("sqlite:///x.db", None, "directory"),
+        ("postgresql+psycopg://u:p@h/db", None, "database"),
+        ("sqlite:///x.db", "database", "database"),
+        ("postgresql+psycopg://u:p@h/db", "directory", "directory"),
+    ],
+)
+def test_files_are_kept_in_the_database_on_postgresql_unless_told(clean_environment, url, given, expected):
+    if given:
+        clean_environment.setenv("FILE_STORAGE", given)
+    app = SimpleNamespace(
+        config={"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "k"}, instance_path="/nowhere"
+    )
+    load_environment(app)
+    assert app.config["FILE_STORAGE"] == expected
+
+
+def test_an_unknown_file_storage_is_refused(clean_environment):
+    clean_environment.setenv("FILE_STORAGE", "s3")
+    app = SimpleNamespace(
+        config={"SQLALCHEMY_DATABASE_URI": "sqlite:///x", "SECRET_KEY": "k"}, instance_path="/x"
+    )
+    with pytest.raises(ConfigurationError, match="FILE_STORAGE must be"):
+        load_environment(app)
+
+
+def test_each_server_may_have_its_own_instance_folder(clean_environment, tmp_path):
+    clean_environment.setenv("LOVEMART_INSTANCE_PATH", str(tmp_path / "server-b"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "k" * 32})
+    assert app.instance_path == str(tmp_path / "server-b")
 
 
 def test_error_pages_are_friendly_and_chinese_and_the_health_check_answers(client):

@@ -3,6 +3,7 @@
 from lovemart.models.audit import AuditEvent
 from lovemart.models.cards import Card
 from lovemart.models.donations import Donation, Donor, Fund, FundMovement, Purchase
+from lovemart.models.files import StoredFile
 from lovemart.models.geography import County, Township, Village, VillagerGroup
 from lovemart.models.households import Household, HouseholdStatus, Member
 from lovemart.models.inspections import Inspection
@@ -44,6 +45,7 @@ __all__ = [
     "Rule",
     "StaffSession",
     "StockMovement",
+    "StoredFile",
     "Stocktake",
     "StocktakeLine",
     "Township",

@@ -1,18 +1,19 @@
 """Photos (inspection records, evidence, applications, wishes): checked to be real images, bounded in size,
 re-encoded as JPEG without metadata (EXIF location is dropped), and stored under an unguessable name.
 
-The folder is passed in by the caller (the web layer gives the instance folder), so this module knows no
-Flask. Photos are kept per village: `<root>/<village id>/<name>.jpg`.
+The store is passed in by the caller (the web layer opens the configured one: the database or the instance
+folder, lovemart.services.filestore), so this module knows no Flask. Photos are kept per village: the
+same name in another village is not found.
 """
 
 import io
 import secrets
-from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lovemart.services.errors import InvalidInput
+from lovemart.services.filestore import FileStore
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -20,7 +21,7 @@ LONG_SIDE = 1600
 _NAME_LENGTH = 32
 
 
-def store(root: Path, *, village_id: int, data: bytes) -> str:
+def store(files: FileStore, *, village_id: int, data: bytes) -> str:
     """Re-encode and save an uploaded photo; returns its name.
 
     :raise InvalidInput: for an empty, oversized, non-image or absurdly large image.
@@ -43,15 +44,14 @@ def store(root: Path, *, village_id: int, data: bytes) -> str:
         raise InvalidInput(_l("无法识别该照片，请上传 JPG 或 PNG 图片。"), field="photo") from error
     clean.thumbnail((LONG_SIDE, LONG_SIDE))
     name = secrets.token_hex(_NAME_LENGTH // 2)
-    folder = root / str(village_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    clean.save(folder / f"{name}.jpg", format="JPEG", quality=82, optimize=True)
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=82, optimize=True)
+    files.put(village_id, name, out.getvalue())
     return name
 
 
-def path(root: Path, *, village_id: int, name: str) -> Path | None:
-    """The file of a stored photo of this village, or None for a malformed or unknown name."""
+def read(files: FileStore, *, village_id: int, name: str) -> bytes | None:
+    """The JPEG bytes of a stored photo of this village, or None for a malformed or unknown name."""
     if len(name) != _NAME_LENGTH or not all(c in "0123456789abcdef" for c in name):
         return None
-    candidate = root / str(village_id) / f"{name}.jpg"
-    return candidate if candidate.is_file() else None
+    return files.get(village_id, name)

@@ -19,11 +19,11 @@ from lovemart.forms.goods import (
     WriteOffForm,
     ZoneForm,
 )
-from lovemart.services import inventory, photos
+from lovemart.services import inventory
 from lovemart.services.inventory import ProductInput
 from lovemart.web.context import working_village
 from lovemart.web.forms import perform, submit
-from lovemart.web.photos import photo_root
+from lovemart.web.photos import store_upload
 
 bp = Blueprint("goods", __name__)
 
@@ -164,7 +164,7 @@ def create_product():
     if form.validate_on_submit():
 
         def call():
-            photo = _store_photo(village.id, form.photo.data)
+            photo = store_upload(village.id, form.photo.data)
             with unit_of_work() as session:
                 return inventory.create_product(
                     session, actor=current_actor(), village_id=village.id, data=_product_input(form, photo)
@@ -207,7 +207,7 @@ def edit_product(product_id: int):
     if form.validate_on_submit():
 
         def call():
-            photo = _store_photo(village.id, form.photo.data) or item.photo
+            photo = store_upload(village.id, form.photo.data) or item.photo
             with unit_of_work() as session:
                 return inventory.update_product(
                     session,
@@ -319,12 +319,6 @@ def _product_input(form, photo: str | None) -> ProductInput:
         photo=photo,
         active=form.active.data,
     )
-
-
-def _store_photo(village_id: int, upload) -> str | None:
-    if upload is None or not getattr(upload, "filename", ""):
-        return None
-    return photos.store(photo_root(), village_id=village_id, data=upload.read())
 
 
 def _receipt_url(redemption_id: int | None) -> str | None:

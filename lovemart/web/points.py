@@ -34,11 +34,11 @@ from lovemart.forms.points import (
     ReverseForm,
 )
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import ledger_export, photos, points, rules, villages
+from lovemart.services import ledger_export, points, rules, villages
 from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import submit
-from lovemart.web.photos import photo_root
+from lovemart.web.photos import store_upload
 
 bp = Blueprint("points", __name__)
 
@@ -126,7 +126,7 @@ def award():
     if form.validate_on_submit():
 
         def call():
-            evidence = _evidence(village.id, form.photo.data)
+            evidence = store_upload(village.id, form.photo.data)
             with unit_of_work() as session:
                 recorded = points.award(
                     session,
@@ -338,13 +338,6 @@ def claim_counts() -> dict[str, int]:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------
-
-
-def _evidence(village_id: int, upload) -> str | None:
-    """Store an uploaded evidence photo (re-encoded, metadata stripped); None when there is none."""
-    if upload is None or not getattr(upload, "filename", ""):
-        return None
-    return photos.store(photo_root(), village_id=village_id, data=upload.read())
 
 
 def _award_outcome(recorded: points.Recorded) -> str:

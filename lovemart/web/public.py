@@ -10,9 +10,8 @@ page reads the same without it).
 
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -21,10 +20,11 @@ from lovemart.authz import public
 from lovemart.db import db, unit_of_work
 from lovemart.forms.public import ApplicationForm
 from lovemart.models import Card
-from lovemart.services import accounts, checkpoints, inventory, notices, photos, points
+from lovemart.services import accounts, checkpoints, inventory, notices, points
 from lovemart.services.errors import NotFound
 from lovemart.services.points import VILLAGE_TIMEZONE
 from lovemart.web.forms import submit
+from lovemart.web.photos import store_upload
 from lovemart.web.villager import card_lookup_limit, enter, invalid, private, villager_page
 
 bp = Blueprint("public", __name__)
@@ -113,9 +113,7 @@ def _apply(form: ApplicationForm, village_id: int, household_id: int) -> int:
     evidence = None
     photo = form.photo.data
     if photo and photo.filename and accounts.application_by_key(db.session, request_key) is None:
-        evidence = photos.store(
-            Path(current_app.instance_path) / "photos", village_id=village_id, data=photo.read()
-        )
+        evidence = store_upload(village_id, photo)
     record = partial(
         points.apply,
         village_id=village_id,

@@ -37,19 +37,24 @@ def _attempts(served, prefix: str, count: int) -> list[tuple[int, str]]:
     return [redeem(connection, served, f"{prefix}-{n}") for n in range(count)]
 
 
-def hammer(served, *, processes: int, attempts: int, round_: int = 0) -> list[tuple[int, str]]:
-    """`processes` × `attempts` redemptions of one unit each, every one with its own key."""
+def hammer(*servers, processes: int, attempts: int, round_: int = 0) -> list[tuple[int, str]]:
+    """`processes` × `attempts` redemptions of one unit each, every one with its own key; with several
+    servers (over one database) the processes take turns: process p sends to server p mod n."""
+    endpoints = [served.endpoint for served in servers]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         parts = pool.starmap(
-            _attempts, [(served.endpoint, f"r{round_}-p{p}", attempts) for p in range(processes)]
+            _attempts,
+            [(endpoints[p % len(endpoints)], f"r{round_}-p{p}", attempts) for p in range(processes)],
         )
     return [answer for part in parts for answer in part]
 
 
-def _same_key_at_once(served, key: str, copies: int, quantity: int) -> list[tuple[int, str]]:
+def _same_key_at_once(endpoints, key: str, copies: int, quantity: int) -> list[tuple[int, str]]:
+    """The copies of one key released together, copy i to server i mod n."""
     barrier, answers = threading.Barrier(copies), [None] * copies
 
     def send(index):
+        served = endpoints[index % len(endpoints)]
         connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
         barrier.wait()
         answers[index] = redeem(connection, served, key, quantity)
@@ -62,16 +67,18 @@ def _same_key_at_once(served, key: str, copies: int, quantity: int) -> list[tupl
     return answers
 
 
-def _keys(served, keys: list[str], copies: int, quantity: int) -> list[tuple[str, list]]:
-    return [(key, _same_key_at_once(served, key, copies, quantity)) for key in keys]
+def _keys(endpoints, keys: list[str], copies: int, quantity: int) -> list[tuple[str, list]]:
+    return [(key, _same_key_at_once(endpoints, key, copies, quantity)) for key in keys]
 
 
-def same_keys(served, *, keys: int, copies: int, processes: int, quantity: int = 1) -> dict[str, list]:
-    """Each key sent `copies` times at once (threads released together), keys spread over processes."""
+def same_keys(*servers, keys: int, copies: int, processes: int, quantity: int = 1) -> dict[str, list]:
+    """Each key sent `copies` times at once (threads released together), keys spread over processes; with
+    several servers the copies of each key are split between them."""
     names = [f"idem-{n}" for n in range(keys)]
     chunks = [names[p::processes] for p in range(processes)]
+    endpoints = [served.endpoint for served in servers]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        parts = pool.starmap(_keys, [(served.endpoint, chunk, copies, quantity) for chunk in chunks])
+        parts = pool.starmap(_keys, [(endpoints, chunk, copies, quantity) for chunk in chunks])
     return {key: answers for part in parts for key, answers in part}
 
 

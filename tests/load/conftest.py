@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -53,6 +53,9 @@ class Served:
     village_id: int
     process: subprocess.Popen | None = None
     instance: Path | None = None
+    card_token: str = ""
+    #: this server's own settings besides the database (tests/load/two_servers.py: Redis, its instance folder)
+    env: dict = field(default_factory=dict)
 
     @property
     def endpoint(self) -> Endpoint:
@@ -67,6 +70,7 @@ class Served:
             "WORKERS": "4",
             "THREADS": "2",
             "ACCESS_LOG": "",
+            **self.env,
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
@@ -129,6 +133,38 @@ def _drop(url: str) -> None:
     admin.dispose()
 
 
+def seeded(kind: str, url: str, instance: Path, *, balance: int, price: int, stock: int) -> Served:
+    """A migrated database with one village, a carded household, a product and the counter's API token;
+    the server that would serve it (not started, on a free port)."""
+    _migrate(url, instance)
+    app = create_app(_config(url, instance))
+    with app.app_context():
+        village_id = make_village("load", groups=("一组",), base_points=balance)
+        household, card_token = carded_household(village_id)
+        product_id = make_product(village_id, "挂面", price, stock=stock, unit="把")
+        counter = make_user("counter", Role.ADMIN, "load")
+        with unit_of_work() as session:
+            number = cards.active_card(session, village_id=village_id, household_id=household).number
+            token = users.create_api_token(session, actor=None, user=session.get(User, counter))
+        db.engine.dispose()
+    return Served(
+        kind,
+        url,
+        _free_port(),
+        token,
+        number,
+        product_id,
+        village_id,
+        instance=instance,
+        card_token=card_token,
+    )
+
+
+def another(served: Served, **env) -> Served:
+    """A second server over the same database, on its own port, with its own settings."""
+    return replace(served, port=_free_port(), process=None, env={**served.env, **env})
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def serve(request, tmp_path):
     """`serve(balance=…, price=…, stock=…)` → a running server over a fresh database with one card."""
@@ -136,21 +172,7 @@ def serve(request, tmp_path):
 
     def make(*, balance: int, price: int, stock: int) -> Served:
         url = _database(request.param, tmp_path)
-        instance = tmp_path / "instance"
-        _migrate(url, instance)
-        app = create_app(_config(url, instance))
-        with app.app_context():
-            village_id = make_village("load", groups=("一组",), base_points=balance)
-            household, _token = carded_household(village_id)
-            product_id = make_product(village_id, "挂面", price, stock=stock, unit="把")
-            counter = make_user("counter", Role.ADMIN, "load")
-            with unit_of_work() as session:
-                number = cards.active_card(session, village_id=village_id, household_id=household).number
-                token = users.create_api_token(session, actor=None, user=session.get(User, counter))
-            db.engine.dispose()
-        served = Served(
-            request.param, url, _free_port(), token, number, product_id, village_id, instance=instance
-        )
+        served = seeded(request.param, url, tmp_path / "instance", balance=balance, price=price, stock=stock)
         served.start()
         started.append(served)
         return served

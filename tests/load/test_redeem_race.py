@@ -28,19 +28,30 @@ ATTEMPTS = 500 if SOAK else 40
 ROUNDS = 10 if SOAK else 1
 
 
-@pytest.mark.parametrize(("stock", "expected", "balance_after"), [(100, 100, 300), (10_000, 142, 6)])
+#: (stock, redemptions that succeed, balance after) with balance 1000 and price 7 (the module's docstring)
+CASES = [(100, 100, 300), (10_000, 142, 6)]
+BALANCE, PRICE = 1000, 7
+
+
+def race(*servers, stock: int, expected: int, balance_after: int, label: str, round_: int = 0) -> None:
+    """The race against one server or several over one database, and its exact outcome."""
+    answers = hammer(*servers, processes=PROCESSES, attempts=ATTEMPTS, round_=round_)
+    figures = tally(answers)
+    record(label, figures)
+    assert figures["5xx"] == 0, answers
+    assert figures["201"] == expected
+    assert set(figures["refusals"]) <= {"out_of_stock", "insufficient_points"}
+    assert not any("locked" in code for _, code in answers)
+    found = books(servers[0])
+    assert found["problems"] == []
+    assert (found["balance"], found["redemptions"]) == (balance_after, expected)
+    assert found["stock"] == stock - expected
+
+
+@pytest.mark.parametrize(("stock", "expected", "balance_after"), CASES)
 def test_exactly_what_the_books_allow_succeeds(serve, stock, expected, balance_after):
     for round_ in range(ROUNDS):
-        served = serve(balance=1000, price=7, stock=stock)
-        answers = hammer(served, processes=PROCESSES, attempts=ATTEMPTS, round_=round_)
-        figures = tally(answers)
-        record(f"redeem race {served.kind} stock {stock} round {round_ + 1}", figures)
-        assert figures["5xx"] == 0, answers
-        assert figures["201"] == expected
-        assert set(figures["refusals"]) <= {"out_of_stock", "insufficient_points"}
-        assert not any("locked" in code for _, code in answers)
-        found = books(served)
-        assert found["problems"] == []
-        assert (found["balance"], found["redemptions"]) == (balance_after, expected)
-        assert found["stock"] == stock - expected
+        served = serve(balance=BALANCE, price=PRICE, stock=stock)
+        label = f"redeem race {served.kind} stock {stock} round {round_ + 1}"
+        race(served, stock=stock, expected=expected, balance_after=balance_after, label=label, round_=round_)
         served.stop()

@@ -9,6 +9,7 @@ from PIL import Image
 
 from lovemart.services import photos
 from lovemart.services.errors import InvalidInput
+from lovemart.services.filestore import DirectoryStore
 
 
 def jpeg_with_gps() -> bytes:
@@ -21,13 +22,13 @@ def jpeg_with_gps() -> bytes:
 
 
 def test_photo_is_reencoded_shrunk_and_stripped(tmp_path):
-    name = photos.store(tmp_path, village_id=7, data=jpeg_with_gps())
-    stored = photos.path(tmp_path, village_id=7, name=name)
-    with Image.open(stored) as image:
+    name = photos.store(DirectoryStore(tmp_path, ".jpg"), village_id=7, data=jpeg_with_gps())
+    stored = photos.read(DirectoryStore(tmp_path, ".jpg"), village_id=7, name=name)
+    with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG"
         assert max(image.size) == photos.LONG_SIDE
         assert not image.getexif()
-    assert photos.path(tmp_path, village_id=8, name=name) is None
+    assert photos.read(DirectoryStore(tmp_path, ".jpg"), village_id=8, name=name) is None
 
 
 @pytest.mark.parametrize(
@@ -41,12 +42,12 @@ def test_photo_is_reencoded_shrunk_and_stripped(tmp_path):
 )
 def test_non_images_are_refused(tmp_path, data):
     with pytest.raises(InvalidInput):
-        photos.store(tmp_path, village_id=1, data=data)
+        photos.store(DirectoryStore(tmp_path, ".jpg"), village_id=1, data=data)
     assert not any(tmp_path.rglob("*.jpg"))
 
 
 def test_names_outside_the_pattern_are_refused(tmp_path):
-    assert photos.path(tmp_path, village_id=1, name="../../etc/passwd") is None
+    assert photos.read(DirectoryStore(tmp_path, ".jpg"), village_id=1, name="../../etc/passwd") is None
 
 
 def png_claiming(width: int, height: int) -> bytes:
@@ -63,7 +64,7 @@ def png_claiming(width: int, height: int) -> bytes:
 def test_huge_pixel_counts_are_refused_before_decoding(tmp_path):
     for width, height in ((60_000, 60_000), (8_000, 6_000)):  # above Pillow's bomb limit, and above ours
         with pytest.raises(InvalidInput) as refused:
-            photos.store(tmp_path, village_id=1, data=png_claiming(width, height))
+            photos.store(DirectoryStore(tmp_path, ".jpg"), village_id=1, data=png_claiming(width, height))
         assert str(refused.value.message) == "照片像素过大。"
     assert not any(tmp_path.rglob("*.jpg"))
 
@@ -74,8 +75,9 @@ def test_huge_pixel_counts_are_refused_before_decoding(tmp_path):
 )
 def test_any_bytes_are_refused_or_stored_as_a_clean_jpeg(tmp_path, data):
     try:
-        name = photos.store(tmp_path, village_id=1, data=data)
+        name = photos.store(DirectoryStore(tmp_path, ".jpg"), village_id=1, data=data)
     except InvalidInput:
         return
-    with Image.open(photos.path(tmp_path, village_id=1, name=name)) as image:
+    stored = photos.read(DirectoryStore(tmp_path, ".jpg"), village_id=1, name=name)
+    with Image.open(io.BytesIO(stored)) as image:
         assert image.format == "JPEG" and not image.getexif()

@@ -27,6 +27,7 @@ from lovemart.models import AuditEvent, Objection, Village
 from lovemart.services import cards, donations, inventory, notices, photos, points, redemptions, users, walls
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.services.redemptions import CartLine
+from lovemart.web.photos import writing_store
 from tests import figures
 from tests.conftest import PASSWORD
 from tests.factories import make_household, make_user, make_village
@@ -298,7 +299,7 @@ class Answer:
 _keys = count(1)
 
 
-def populate(village_id: int, tag: str, photo_root) -> dict[str, object]:
+def populate(village_id: int, tag: str) -> dict[str, object]:
     """One object of every kind in the village, by the URL argument that names it."""
     household = make_household(village_id, head=f"{tag}户主", others=(f"{tag}家人",))
     pass_inspection(village_id, household)
@@ -404,7 +405,8 @@ def populate(village_id: int, tag: str, photo_root) -> dict[str, object]:
             ),
             "village_code": session.get(Village, village_id).code,
         }
-    ids["name"] = photos.store(photo_root, village_id=village_id, data=_jpeg())
+    with writing_store("photo") as files:
+        ids["name"] = photos.store(files, village_id=village_id, data=_jpeg())
     return ids
 
 
@@ -427,16 +429,13 @@ def _jpeg() -> bytes:
 @pytest.fixture
 def world(app, tmp_path):
     """Villages a and b of one county and c of another, each with one of everything; a user per role."""
-    from pathlib import Path
-
     with app.app_context():
-        photo_root = Path(app.instance_path) / "photos"
         a, b = make_village("a"), make_village("b")
         c = make_village("c", county="other")
         objects = {
-            "a": populate(a, "甲", photo_root),
-            "b": populate(b, "乙", photo_root),
-            "c": populate(c, "丙", photo_root),
+            "a": populate(a, "甲"),
+            "b": populate(b, "乙"),
+            "c": populate(c, "丙"),
         }
         for role in (ADMIN, SUPERVISOR, LEADER):
             make_user(role, Role(role), "a")

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from lovemart.db import db
 from lovemart.models import AuditEvent, Household, Member
 from lovemart.services import spreadsheets
+from lovemart.web.photos import file_store
 from tests.factories import make_two_villages
 from tests.rosters import GOOD_ROWS, csv_bytes, xlsx
 
@@ -145,8 +146,9 @@ UNREADABLE = [
 
 
 def stored_uploads(app) -> list:
-    folder = Path(app.instance_path) / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
+    """Every kept roster as (village id, token, bytes), in the store the app is configured with."""
+    with app.app_context():
+        return list(file_store("roster").files())
 
 
 def test_unreadable_file_is_refused_on_the_upload_form_and_nothing_is_kept(app, login, ids):
@@ -164,9 +166,12 @@ def test_unreadable_file_is_refused_on_the_upload_form_and_nothing_is_kept(app, 
 def test_the_file_is_read_once_at_the_upload_and_only_its_rows_are_kept(app, login, ids, monkeypatch):
     client = login("a-admin")
     token = upload_token(client, xlsx(GOOD_ROWS), "花名册.xlsx")
-    (kept,) = stored_uploads(app)
-    assert kept.name == f"{ids['a']}-{token}.json" and b"PK" not in kept.read_bytes()
-    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    ((village, name, kept),) = stored_uploads(app)
+    assert (village, name) == (ids["a"], token) and b"PK" not in kept
+    if app.config["FILE_STORAGE"] == "directory":
+        path = Path(app.instance_path) / "uploads" / str(village) / f"{token}.json"
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("the preview and the confirmation must not read the file again")
