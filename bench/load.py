@@ -46,8 +46,11 @@ class Result:
         }
 
 
+_TIMEOUT = 30  # seconds a request may take before it counts as failed (status 0)
+
+
 def _client(port: int, request: Request, seconds: float, index: int, start_at: float, queue) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=_TIMEOUT)
     latencies, statuses, n = [], {}, 0
     while time.time() < start_at:
         time.sleep(0.001)
@@ -64,7 +67,7 @@ def _client(port: int, request: Request, seconds: float, index: int, start_at: f
             status = response.status
         except (OSError, http.client.HTTPException):
             connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=_TIMEOUT)
             status = 0
         latencies.append(time.perf_counter() - began)
         statuses[status] = statuses.get(status, 0) + 1
@@ -89,7 +92,8 @@ def run(
         worker.start()
     latencies, statuses = [], {}
     for _ in workers:
-        part, seen = queue.get()
+        # a client that died never reports: wait out its requests' timeouts, then fail rather than hang
+        part, seen = queue.get(timeout=seconds + 2 * _TIMEOUT)
         latencies.extend(part)
         for status, n in seen.items():
             statuses[status] = statuses.get(status, 0) + n
@@ -127,7 +131,7 @@ def _result(latencies: list, seconds: float, errors: int, statuses: dict) -> Res
 
 
 def fetch(port: int, request: Request) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=_TIMEOUT)
     headers = dict(request.headers)
     if request.unique_header:
         headers[request.unique_header] = f"bench-fetch-{time.time()}"

@@ -29,6 +29,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from datetime import UTC, date, datetime, timedelta
@@ -55,11 +56,13 @@ class Server:
 
     def __init__(self, app: str, env: dict):
         self.port = _free_port()
+        # A file, not a pipe: a pipe nobody reads fills with the error log and then blocks the workers.
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             [*GUNICORN, app],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             env={
                 **os.environ,
                 **env,
@@ -74,7 +77,7 @@ class Server:
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode()[-2000:])
+                raise RuntimeError(self.errors()[-2000:])
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -91,9 +94,19 @@ class Server:
                 peaks.append(int(found.group(1)) / 1024)
         return max(peaks, default=0.0)
 
+    def errors(self) -> str:
+        """What the server has written to its error log so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
 
 
 def _free_port() -> int:

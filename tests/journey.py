@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 
+from PIL import Image
 from sqlalchemy import func, select
 
 from lovemart.authz import Role
@@ -26,6 +27,7 @@ from lovemart.services import (
     inspections,
     inventory,
     notices,
+    photos,
     points,
     redemptions,
     rules,
@@ -34,6 +36,7 @@ from lovemart.services import (
     villages,
     walls,
 )
+from lovemart.services.filestore import DatabaseStore
 from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput, RoundResult
 from lovemart.services.inventory import ProductInput, StockInLine
@@ -94,6 +97,12 @@ class Audited:
             self.writers.add(f"{inner.__module__}.{inner.__name__}")
         db.session.rollback()
         return picked
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "green").save(out, format="PNG")
+    return out.getvalue()
 
 
 def snapshot(user_id: int) -> User:
@@ -211,11 +220,13 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
     v.imported = imported[0]
 
     # -- inspections and cards ---------------------------------------------------------------------------
+    with unit_of_work() as session:  # the inspection's photo, kept in the database as on PostgreSQL
+        v.photo = photos.store(DatabaseStore(session, "photo"), village_id=v.village, data=_photo())
     for household_id in (v.household, v.second, v.third):
         v.inspection = a(
             inspections.record, tag=T.INSPECTION_RECORD, subject="Inspection", at=v.village,
             actor=admin, village_id=v.village, household_id=household_id,
-            data=InspectionInput(date(2026, 11, 1), f"{mark}检查组", ALL_CLEAN),
+            data=InspectionInput(date(2026, 11, 1), f"{mark}检查组", ALL_CLEAN, photo=v.photo),
         )  # fmt: skip
     a(
         inspections.record_round, tag=T.INSPECTION_ROUND, subject=("VillagerGroup", v.groups[0]),

@@ -29,6 +29,8 @@ def index():
     form, overview = _overview()
     rows = reports.ranked(overview, form.sort.data)
     metric = METRIC_KEYS[form.sort.data]
+    with scope.across(db.session, g.readable_village_ids):
+        alarms = witness.alarms(db.session, g.readable_village_ids)
     return render_template(
         "county/index.html",
         form=form,
@@ -38,7 +40,7 @@ def index():
         metrics=METRICS,
         bars=_bars(rows, metric.key),
         query=request.query_string.decode(),
-        alarms=witness.alarms(db.session, g.readable_village_ids),
+        alarms=alarms,
     )
 
 
@@ -71,7 +73,7 @@ def _overview():
         first = (last - timedelta(days=31 * (MAX_MONTHS - 1))).replace(day=1)
         form.form_errors.append(_("期间最长 %(n)d 个月，已从截止月份往前截取。", n=MAX_MONTHS))
     form.first.data, form.last.data = f"{first:%Y-%m}", f"{last:%Y-%m}"
-    # The one page that reads across villages: all those its user may read, not only the working one.
+    # The one page that reads across villages (here and for its alarms): all those its user may read.
     with scope.across(db.session, g.readable_village_ids):
         overview = reports.county_overview(
             db.session, village_ids=g.readable_village_ids, first=first, last=last

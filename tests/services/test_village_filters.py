@@ -32,12 +32,14 @@ from lovemart.services import (
     accounts,
     audit_log,
     cards,
+    checkpoints,
     donations,
     households,
     inspections,
     inventory,
     ledger_export,
     notices,
+    photos,
     points,
     redemptions,
     reports,
@@ -47,9 +49,11 @@ from lovemart.services import (
     statements,
     totals,
     walls,
+    witness,
 )
 from lovemart.services.audit_log import LogFilter
 from lovemart.services.errors import DomainError
+from lovemart.services.filestore import DatabaseStore
 from lovemart.services.households import HouseholdFilter
 from lovemart.services.points import EntryFilter
 from lovemart.services.statements import Period
@@ -172,6 +176,10 @@ READERS = {
     "inventory.products_by_id": lambda s, m, t: inventory.products_by_id(
         s, village_id=m.village, ids=[m.product, t.product]
     ),
+    "checkpoints.household_checks": lambda s, m, t: checkpoints.household_checks(
+        s, village_id=m.village, account_id=t.account, since=date(2000, 1, 1)
+    ),
+    "checkpoints.of_notices": lambda s, m, t: checkpoints.of_notices(s, m.village, [m.notice, t.notice]),
     "inventory.verify": lambda s, m, t: inventory.verify(s, village_ids=[m.village]),
     "ledger_export.export_year": lambda s, m, t: _exported(
         ledger_export.export_year, s, village_id=m.village, year=TODAY.year
@@ -201,29 +209,38 @@ READERS = {
     "reports.county_overview": lambda s, m, t: reports.county_overview(
         s, village_ids=[m.village], first=MONTH, last=MONTH
     ),
+    "photos.read": lambda s, m, t: photos.read(DatabaseStore(s, "photo"), village_id=m.village, name=t.photo),
     "totals.months": lambda s, m, t: totals.months(s, village_ids=[m.village], first=MONTH, last=MONTH),
     "totals.verify": lambda s, m, t: totals.verify(s, village_ids=[m.village]),
+    "witness.alarms": lambda s, m, t: witness.alarms(s, [m.village]),
 }
 
 #: Services that take a village but neither list nor get its rows, each with why it is not in `READERS`.
 NOT_READERS = {
     "audit.record": "writes the audit row (the writers' tests check it)",
+    "idempotency.replayed": "looks across villages on purpose (a key is unique across them) and refuses "
+    "another village's key (tests/services/test_idempotency.py)",
     "inventory.create_default_zones": "a new village's zones: writes",
     "inventory.move": "a stock movement: writes (through the writers that call it)",
     "inventory.move_stock": "a stock movement in Core: writes (the counter's hot path)",
     "inventory.record_counts": "a stocktake's counts: writes",
+    "ledger_tree.append": "appends the village's own leaf in the ledger writer's transaction: writes",
+    "ledger_tree.consistency_proof": "hashes of the village's own tree, selected by the village's id",
+    "ledger_tree.inclusion_proofs": "hashes of the village's own tree, selected by the village's id",
+    "ledger_tree.reader": "reads the village's own tree nodes, selected by the village's id",
+    "ledger_tree.root_at": "hashes of the village's own tree, selected by the village's id",
     "points.lock_book": "locks the village's own book, by the village's id",
     "points.lock_head": "locks the village's own book, by the village's id",
     "points.open_account": "a new account: writes",
     "points.open_book": "a new village's book: writes",
     "totals.add": "a month's totals: writes",
-    "photos.path": "a file of the village's own photo directory, no rows",
-    "photos.store": "stores a file in the village's own photo directory, no rows",
+    "photos.store": "stores a file in the village's own part of the file store: writes",
     "spreadsheets.plan_import": "checks a roster against the village's groups and numbers: the file's rows",
     "spreadsheets.plan_roster": "as plan_import, from the uploaded file",
     "villages.get": "the villages themselves are not village-owned rows",
     "villages.groups": "a village's groups, selected by the village's id itself",
     "villages.many": "the villages themselves are not village-owned rows",
+    "witness.poll": "records the county witness's observations: writes",
 }
 
 #: Readers that show nothing naming their own village here: called with the other village's ids (so they
@@ -243,7 +260,8 @@ NOTHING_TO_NAME = {
     "statements.export_xlsx", "statements.passbook", "statements.statement", "totals.verify", "walls.counts",
     "walls.get", "walls.goods_donations", "walls.household_by_number", "inventory.low_stock",
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
-    "households.group_by_name", "notices.past_published",
+    "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
+    "witness.alarms",
 }  # fmt: skip
 
 
