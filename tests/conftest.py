@@ -4,13 +4,14 @@ the session, clients and signed-in clients."""
 import os
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from lovemart import create_app
 from lovemart.config import TestConfig
@@ -92,12 +93,25 @@ def _private_postgres_database(request) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
     request.addfinalizer(drop)
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin, name: str) -> None:
+    """Drop a test database and end its connections. An autovacuum worker in it belongs to the superuser and
+    cannot be ended by our role: it finishes within moments, so try again a few times."""
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError as error:
+            if "pg_signal_backend" not in str(error) or attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 def _fresh_url(database, tmp_path) -> str:

@@ -290,8 +290,10 @@ class Year:
             ):
                 checks[self.rng.choice(CHECK_COLUMNS)] = False
             rule = None
-            if household.card:
-                rule = (passed_rule if all(checks.values()) else failed_rule).id
+            if household.card and all(checks.values()):
+                rule = passed_rule.id
+            elif household.card and self.balance(household) >= -failed_rule.points:
+                rule = failed_rule.id  # a household whose points are spent keeps its failure, not a deduction
             results.append(RoundResult(household.id, checks, rule))
         inspections.record_round(
             self.session,

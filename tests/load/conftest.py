@@ -23,7 +23,7 @@ from lovemart.authz import Role
 from lovemart.db import db, unit_of_work
 from lovemart.models import User
 from lovemart.services import cards, users
-from tests.conftest import POSTGRES_URL, _config, _migrate, _postgres_reachable
+from tests.conftest import POSTGRES_URL, _config, _migrate, _postgres_reachable, drop_database
 from tests.factories import make_user, make_village
 from tests.points_helpers import carded_household
 from tests.shop_helpers import make_product
@@ -128,8 +128,7 @@ def _drop(url: str) -> None:
         return
     server = make_url(url)
     admin = create_engine(server.set(database=make_url(POSTGRES_URL).database), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{server.database}" WITH (FORCE)'))
+    drop_database(admin, server.database)
     admin.dispose()
 
 
