@@ -171,14 +171,48 @@ def b64(digest: bytes) -> str:
 
 @dataclass(frozen=True)
 class CheckedLine:
-    """A household's line of a notice as the phone checks it: the leaf text it hashes and its proof."""
+    """A household's line of a notice as the phone checks it: the leaf text it hashes (which names its
+    position, `seq`) and its inclusion proof, written by a `ProofTable`."""
 
-    seq: int
     leaf: str
-    proof: str  # base64 hashes, space-separated (gzip sends a hash repeated in another proof as a reference)
+    proof: str
     created_at: datetime
     label: str
     points: int
+
+
+class ProofTable:
+    """Writes the proofs of one page so that each hash is sent once: the lines of a household's notices
+    share most of their proof nodes (the same trees, nearby leaves), and a hash does not compress.
+
+    A proof is written as space-separated tokens, bottom-up: a run of hashes seen for the first time on the
+    page is one unpadded base64 token of their concatenated bytes (32 bytes each, so at least 43
+    characters); a hash already sent is its number (1–9 digits), counted from 0 in the order hashes first
+    appear on the page. The proofs must therefore be read in the order they were written, as the page lists
+    them. Each line's proof is still complete: the phone recomputes every line's root on its own."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[bytes, int] = {}
+
+    def write(self, proof: list[bytes]) -> str:
+        tokens, run = [], b""
+        for digest in proof:
+            number = self._numbers.get(digest)
+            if number is None:
+                self._numbers[digest] = len(self._numbers)
+                run += digest
+                continue
+            if run:
+                tokens.append(_unpadded(run))
+                run = b""
+            tokens.append(str(number))
+        if run:
+            tokens.append(_unpadded(run))
+        return " ".join(tokens)
+
+
+def _unpadded(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
 
 
 @dataclass(frozen=True)
@@ -194,7 +228,8 @@ class NoticeCheck:
 def household_checks(session: Session, *, village_id: int, account_id: int, since: date) -> list[NoticeCheck]:
     """Every published notice with a checkpoint whose period ends on or after `since`, newest first, with
     the household's lines of it (its entries of the period, as the ledger has them now) and their
-    inclusion proofs in the notice's tree: three queries whatever the number of notices and lines."""
+    inclusion proofs in the notice's tree, written by one `ProofTable` in this order: three queries whatever
+    the number of notices and lines."""
     notices = session.execute(
         select(Notice.period_start, Notice.period_end, Checkpoint.size, Checkpoint.root)
         .join(Checkpoint, Checkpoint.notice_id == Notice.id)
@@ -232,6 +267,7 @@ def household_checks(session: Session, *, village_id: int, account_id: int, sinc
     nodes = ledger_tree.reader(session, village_id)(
         merkle.nodes_for(r for _, _, ranges in listed for rs in ranges for r in rs)
     )
+    table = ProofTable()  # in the order the page lists the lines
     return [
         NoticeCheck(
             notice.period_start,
@@ -241,9 +277,8 @@ def household_checks(session: Session, *, village_id: int, account_id: int, sinc
             fingerprint(notice.root),
             [
                 CheckedLine(
-                    row.seq,
                     ledger_tree.leaf_content(row),
-                    " ".join(b64(h) for h in merkle.range_hashes(rs, nodes)),
+                    table.write(merkle.range_hashes(rs, nodes)),
                     row.created_at,
                     accounts.entry_label(row.kind, row.rule_name),
                     row.points,

@@ -3,6 +3,7 @@ month's notice (and of the months before) checked by the page's own script with 
 "与公示栏上的校验码一致" next to the fingerprint printed on the paper notice; a line rewritten in the database
 fails, and a page opened over plain http on another host explains why it cannot check."""
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -73,6 +74,36 @@ def test_a_line_rewritten_in_the_database_fails_on_the_phone(phone_page, live_ap
     assert "bad" in lines.nth(0).get_attribute("class") and "与公示不符" in lines.nth(0).inner_text()
     assert "ok" in lines.nth(1).get_attribute("class")
     assert _fits_the_screen(phone_page)
+
+
+def test_a_line_whose_proof_names_another_hash_fails_alone(phone_page, live_app):
+    """Each hash is sent once and named by its number after (checkpoints.ProofTable): a proof naming the
+    wrong one fails its own line, and only that line, though other lines name the same hashes."""
+    world, _ = published(live_app, "v")
+    changed = {}
+
+    def wrong_number(route):
+        response = route.fetch()
+        body = response.text()
+        proofs = re.findall(r'data-proof="([^"]*)"', body)
+        line = next(n for n, proof in enumerate(proofs) if any(t.isdigit() for t in proof.split()))
+        tokens = proofs[line].split()
+        at = next(n for n, t in enumerate(tokens) if t.isdigit())
+        tokens[at] = "1" if tokens[at] == "0" else "0"
+        body = body.replace(f'data-proof="{proofs[line]}"', f'data-proof="{" ".join(tokens)}"', 1)
+        changed["line"] = line
+        route.fulfill(response=response, body=body)
+
+    open_me(phone_page, world.tokens[0])  # the card's cookie; a redirect's target is not routed
+    phone_page.route("**/me", wrong_number)
+    phone_page.goto("/me")
+    phone_page.wait_for_selector('#notice-checks[data-checked="done"]', state="attached")
+    lines = phone_page.locator("#notice-checks li[data-leaf]")
+    verdicts = [lines.nth(n).get_attribute("class") for n in range(lines.count())]
+    assert lines.count() == 6 and changed["line"] > 0  # a line after the first names earlier hashes
+    assert verdicts == ["bad" if n == changed["line"] else "ok" for n in range(6)]
+    notices = phone_page.locator("#notice-checks .notice-check")
+    assert [notices.nth(n).get_attribute("data-checked") for n in range(3)].count("bad") == 1
 
 
 def test_without_a_secure_context_the_page_says_why_it_cannot_check(phone_page, live_app):

@@ -55,6 +55,16 @@ def test_the_fingerprint_is_four_groups_of_four_of_the_root():
     assert checkpoints.fingerprint(root) == "5DC9 DA79 A706 59A9"
 
 
+def test_a_proof_table_sends_each_hash_once_and_names_it_after():
+    a, b, c, d = (hashlib.sha256(bytes([n])).digest() for n in range(4))
+    table = checkpoints.ProofTable()
+    first = table.write([a, b, c])
+    assert first == base64.b64encode(a + b + c).decode().rstrip("=") and len(first) == 128
+    assert table.write([d, b, a]) == f"{base64.b64encode(d).decode().rstrip('=')} 1 0"  # d is number 3
+    assert table.write([c, d]) == "2 3"
+    assert checkpoints.ProofTable().write([d]) == base64.b64encode(d).decode()[:43]  # a table per page
+
+
 def test_a_notice_bundle_lists_its_lines_with_proofs_and_verifies(session, monkeypatch):
     world = publish_months(monkeypatch)
     first, second = bundle_of(world.notices[0]), bundle_of(world.notices[1])
