@@ -58,7 +58,7 @@ run: venv translations instance ## Migrate, load the demo if the database is emp
 	@echo
 	@echo "LoveMart is starting at http://$(HOST):$(PORT)/"
 	@echo "Demo accounts (password demo1234, demo only): admin, supervisor, leader (啊道村),"
-	@echo "  xly-admin (下里垣村), cjs-supervisor (陈家山村), county (宜川县), sysadmin."
+	@echo "  xly-admin (下里垣村), cjs-supervisor (陈家山村), county (宜川县), yingwang (英旺乡), sysadmin."
 	@echo "Tour: README.md, 'A five-minute tour of the demo'. Stop with Ctrl-C."
 	@echo
 	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app

@@ -17,6 +17,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     LEADER = "leader"
     COUNTY = "county"
+    TOWNSHIP = "township"
     SYSADMIN = "sysadmin"
 
     @property
@@ -29,11 +30,14 @@ ROLE_LABELS = {
     Role.SUPERVISOR: _l("监督员"),
     Role.LEADER: _l("组长"),
     Role.COUNTY: _l("县级"),
+    Role.TOWNSHIP: _l("乡镇"),
     Role.SYSADMIN: _l("系统管理员"),
 }
 
 #: Roles bound to exactly one village.
 VILLAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+#: Read-only roles over several villages: a county's (县级) or a township's (乡镇), one village at a time.
+OVERSIGHT_ROLES = frozenset({Role.COUNTY, Role.TOWNSHIP})
 
 
 class Permission(StrEnum):
@@ -86,6 +90,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE, Permission.NOTICE_PUBLISH, Permission.WALL_MODERATE},
     Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.RULE_WRITE},
     Role.COUNTY: _VILLAGE_READ | {Permission.COUNTY_READ},
+    Role.TOWNSHIP: _VILLAGE_READ | {Permission.COUNTY_READ},
     Role.SYSADMIN: frozenset({Permission.SYSTEM_USER_WRITE, Permission.SYSTEM_VILLAGE_WRITE}),
 }
 

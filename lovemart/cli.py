@@ -100,7 +100,9 @@ def create_village_command(
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option(
-    "--village", "village_code", help="Village code (for a county user: any village of the county)."
+    "--village",
+    "village_code",
+    help="Village code (for a county or township user: any village of the county or township).",
 )
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")

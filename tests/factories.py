@@ -13,14 +13,16 @@ from tests.conftest import PASSWORD
 _numbers = count(1)
 
 
-def make_village(code: str, *, groups=("一组", "二组"), county="yichuan", **settings) -> int:
+def make_village(
+    code: str, *, groups=("一组", "二组"), county="yichuan", township="英旺乡", **settings
+) -> int:
     with unit_of_work() as session:
         return villages.create_village(
             session,
             actor=None,
             county_code=county,
             county_name="宜川县" if county == "yichuan" else f"{county}县",
-            township_name="英旺乡",
+            township_name=township,
             code=code,
             name=f"{code}村",
             groups=list(groups),

@@ -113,6 +113,7 @@ ACCOUNTS = (
     ("xly-admin", "高永平（下里垣管理员）", Role.ADMIN, "xialiyuan", ""),
     ("cjs-supervisor", "陈小林（陈家山第一书记）", Role.SUPERVISOR, "chenjiashan", ""),
     ("county", "王丽（县扶贫办）", Role.COUNTY, "adao", ""),
+    ("yingwang", "刘振国（英旺乡政府）", Role.TOWNSHIP, "adao", ""),
     ("sysadmin", "系统管理员", Role.SYSADMIN, None, ""),
 )
 #: The household whose card the README's tour opens on a phone and redeems for at the counter.

@@ -47,7 +47,9 @@ class UserForm(LoveMartForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("姓名"), validators=[Optional(), Length(max=64)])
     role = SelectField(_l("角色"), choices=enum_options(Role))
-    village_id = SelectField(_l("所属村（县级用户为所属县的任一村）"), coerce=int, validators=[Optional()])
+    village_id = SelectField(
+        _l("所属村（县级、乡镇用户为所属县、乡镇的任一村）"), coerce=int, validators=[Optional()]
+    )
     password = PasswordField(
         _l("初始密码"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=256)]
     )

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lovemart.authz import VILLAGE_ROLES, Role
 from lovemart.db import Base, UTCDateTime, utcnow
-from lovemart.models.geography import County, Village
+from lovemart.models.geography import County, Township, Village
 
 _village_roles = ", ".join(sorted(f"'{r.value}'" for r in VILLAGE_ROLES))
 
@@ -18,7 +18,9 @@ class User(UserMixin, Base):
         CheckConstraint(
             f"(role IN ({_village_roles}) AND village_id IS NOT NULL AND county_id IS NULL)"
             f" OR (role = '{Role.COUNTY.value}' AND county_id IS NOT NULL AND village_id IS NULL)"
-            f" OR (role = '{Role.SYSADMIN.value}' AND village_id IS NULL AND county_id IS NULL)",
+            f" OR (role = '{Role.SYSADMIN.value}' AND village_id IS NULL AND county_id IS NULL)"
+            f" OR (role = '{Role.TOWNSHIP.value}' AND township_id IS NOT NULL AND village_id IS NULL"
+            " AND county_id IS NULL)",
             name="role_binding",
         ),
         ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
@@ -31,6 +33,7 @@ class User(UserMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     #: The household the person belongs to, if any: points they record for it are flagged to the supervisor.
     household_id: Mapped[int | None]
@@ -40,6 +43,7 @@ class User(UserMixin, Base):
 
     village: Mapped[Village | None] = relationship()
     county: Mapped[County | None] = relationship()
+    township: Mapped[Township | None] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

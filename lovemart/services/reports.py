@@ -95,8 +95,9 @@ def month_range(first: date, last: date) -> list[date]:
     return months
 
 
-def county_overview(session: Session, *, village_ids, first: date, last: date) -> Overview:
-    """Figures of each village for the months `first`..`last` (month starts, both included)."""
+def county_overview(session: Session, *, village_ids, first: date, last: date, total_name=None) -> Overview:
+    """Figures of each village for the months `first`..`last` (month starts, both included), and their sum
+    as a row named `total_name` (全县合计 unless told: a township officer's is 全乡合计)."""
     village_ids = list(village_ids)
     months = month_range(first, last)
     villages = session.scalars(
@@ -145,7 +146,7 @@ def county_overview(session: Session, *, village_ids, first: date, last: date) -
         last=last,
         months=len(months),
         rows=list(rows.values()),
-        total=_total(list(rows.values())),
+        total=_total(list(rows.values()), str(total_name or _l("全县合计"))),
         series=_series(session, village_ids, months),
     )
 
@@ -274,8 +275,8 @@ def _series(session, village_ids, months: list[date]) -> list[tuple[date, int, i
     return [(month, *sums.get(month, (0, 0))) for month in months]
 
 
-def _total(rows: list[VillageFigures]) -> VillageFigures:
-    total = VillageFigures(0, "", str(_l("全县合计")), "")
+def _total(rows: list[VillageFigures], name: str) -> VillageFigures:
+    total = VillageFigures(0, "", name, "")
     summed = (
         "households",
         "cards",

@@ -32,10 +32,12 @@ def create_user(
     display_name: str = "",
     village: Village | None = None,
     county_id: int | None = None,
+    township_id: int | None = None,
     household_number: str = "",
 ) -> User:
     """A staff account. `household_number` links a village user to the household they live in, so that the
-    supervisor sees the points they record for it (`services.signals`)."""
+    supervisor sees the points they record for it (`services.signals`). A county (township) officer belongs
+    to the county (township) given, or to that of `village`."""
     role = _role(role)
     username = username.strip()
     if not username or len(username) > 64:
@@ -49,6 +51,10 @@ def create_user(
         if county_id is None and village is None:
             raise InvalidInput(_l("县级用户必须属于一个县。"), field="village")
         county_id = county_id if county_id is not None else village.township.county_id
+    if role is Role.TOWNSHIP:
+        if township_id is None and village is None:
+            raise InvalidInput(_l("乡镇用户必须属于一个乡镇。"), field="village")
+        township_id = township_id if township_id is not None else village.township_id
     user = User(
         username=username,
         display_name=display_name.strip() or username,
@@ -56,6 +62,7 @@ def create_user(
         role=role.value,
         village_id=village.id if role in VILLAGE_ROLES else None,
         county_id=county_id if role is Role.COUNTY else None,
+        township_id=township_id if role is Role.TOWNSHIP else None,
         household_id=_household_id(session, village, household_number) if role in VILLAGE_ROLES else None,
     )
     session.add(user)

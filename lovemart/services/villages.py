@@ -45,6 +45,12 @@ def all_villages(session: Session) -> list[Village]:
     return list(session.scalars(select(Village).order_by(Village.code)))
 
 
+def township_village_ids(session: Session, township_id: int) -> list[int]:
+    return list(
+        session.scalars(select(Village.id).where(Village.township_id == township_id).order_by(Village.code))
+    )
+
+
 def county_village_ids(session: Session, county_id: int) -> list[int]:
     return list(
         session.scalars(

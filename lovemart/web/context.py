@@ -8,7 +8,7 @@ from flask import Flask, abort, g, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
-from lovemart.authz import VILLAGE_ROLES, Permission, Role, current_actor, has_permission
+from lovemart.authz import OVERSIGHT_ROLES, VILLAGE_ROLES, Permission, Role, current_actor, has_permission
 from lovemart.db import db
 from lovemart.extensions import login_manager
 from lovemart.models import Village
@@ -71,11 +71,13 @@ def _readable_village_ids(actor) -> tuple[int, ...] | None:
         return (actor.village_id,)
     if role is Role.COUNTY:
         return tuple(villages.county_village_ids(db.session, actor.county_id))
+    if role is Role.TOWNSHIP:
+        return tuple(villages.township_village_ids(db.session, actor.township_id))
     return None
 
 
 def working_village() -> Village:
-    """The village this request works in: the user's own, or the one a county user picked.
+    """The village this request works in: the user's own, or the one a county or township user picked.
 
     :raise 404: for a user who has no village to work in (the system admin).
     """
@@ -94,9 +96,9 @@ def working_village_id() -> int:
 
 
 def _working_village_choice(actor, readable: tuple[int, ...] | None) -> int | None:
-    """The user's own village, or the one a county user picked (the session's choice on pages, `?village=`
-    on the API; their first village by default). None when there is none: anonymous, the system admin, or
-    an API `?village=` the caller may not read (not found, rather than silently another village)."""
+    """The user's own village, or the one a county or township user picked (the session's choice on pages,
+    `?village=` on the API; their first village by default). None when there is none: anonymous, the system
+    admin, or an API `?village=` the caller may not read (not found, rather than silently another village)."""
     if actor is None or not readable:
         return None
     if Role(actor.role) in VILLAGE_ROLES:
@@ -111,9 +113,9 @@ def _working_village_choice(actor, readable: tuple[int, ...] | None) -> int | No
 
 
 def switchable_villages() -> list[Village]:
-    """The villages a county user may switch between (empty for everyone else)."""
+    """The villages a county or township user may switch between (empty for everyone else)."""
     actor = current_actor()
-    if actor is None or Role(actor.role) is not Role.COUNTY:
+    if actor is None or Role(actor.role) not in OVERSIGHT_ROLES:
         return []
     return villages.many(db.session, g.readable_village_ids)
 

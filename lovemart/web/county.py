@@ -1,13 +1,15 @@
-"""The county dashboard (县级): every village of the county side by side for a range of months, ranked by
-any figure, with charts and .xlsx export. County officers read; nothing here writes."""
+"""The county dashboard (县级; 乡镇 for a township officer): every village its user may read side by side for
+a range of months, ranked by any figure, with charts and .xlsx export. County and township officers read;
+nothing here writes."""
 
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, g, render_template, request, send_file
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from lovemart import scope
-from lovemart.authz import Permission, require
+from lovemart.authz import Permission, Role, current_actor, require
 from lovemart.db import db
 from lovemart.forms.county import CountyForm
 from lovemart.services import reports, witness
@@ -41,6 +43,7 @@ def index():
         bars=_bars(rows, metric.key),
         query=request.query_string.decode(),
         alarms=alarms,
+        township=_township(),
     )
 
 
@@ -76,9 +79,18 @@ def _overview():
     # The one page that reads across villages (here and for its alarms): all those its user may read.
     with scope.across(db.session, g.readable_village_ids):
         overview = reports.county_overview(
-            db.session, village_ids=g.readable_village_ids, first=first, last=last
+            db.session,
+            village_ids=g.readable_village_ids,
+            first=first,
+            last=last,
+            total_name=_l("全乡合计") if _township() else None,
         )
     return form, overview
+
+
+def _township() -> bool:
+    """Whether the reader is a township officer (乡镇): the page then speaks of 全乡, not 全县."""
+    return Role(current_actor().role) is Role.TOWNSHIP
 
 
 def _default_period() -> tuple[date, date]:

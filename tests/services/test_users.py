@@ -51,6 +51,9 @@ def test_create_user_binds_each_role_to_its_village_or_county(session, village_i
             assert (user.village_id, user.county_id) == (village_id, None)
         elif role is Role.COUNTY:
             assert (user.village_id, user.county_id) == (None, county_id)
+        elif role is Role.TOWNSHIP:
+            township_id = villages.get(session, village_id).township_id
+            assert (user.village_id, user.county_id, user.township_id) == (None, None, township_id)
         else:
             assert (user.village_id, user.county_id) == (None, None)
 
@@ -83,6 +86,7 @@ def test_create_user_refusals_write_nothing(session, village_id):
         ({"role": Role.ADMIN, "village": None}, InvalidInput, "该角色必须属于一个村。", "village"),
         ({"role": Role.LEADER, "village": None}, InvalidInput, "该角色必须属于一个村。", "village"),
         ({"role": Role.COUNTY, "village": None}, InvalidInput, "县级用户必须属于一个县。", "village"),
+        ({"role": Role.TOWNSHIP, "village": None}, InvalidInput, "乡镇用户必须属于一个乡镇。", "village"),
         ({"password": "1234567"}, InvalidInput, "密码至少需要 8 个字符。", "password"),
         ({"username": "   "}, InvalidInput, "用户名不能为空，且不超过 64 个字符。", "username"),
         ({"username": "x" * 65}, InvalidInput, "用户名不能为空，且不超过 64 个字符。", "username"),

@@ -34,11 +34,14 @@ from tests.factories import make_household, make_user, make_village
 from tests.points_helpers import make_rule, pass_inspection
 
 ANONYMOUS, VILLAGER = "anonymous", "villager"
-ADMIN, SUPERVISOR, LEADER, COUNTY, SYSADMIN = (r.value for r in Role)
-STAFF = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, SYSADMIN})
-READERS = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY})  # everything read-only in a village
+ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN = (r.value for r in Role)
+STAFF = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN})
+READERS = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP})  # everything read-only in a village
 EVERYONE = STAFF | {ANONYMOUS, VILLAGER}
-ROLES = (ANONYMOUS, VILLAGER, ADMIN, SUPERVISOR, LEADER, COUNTY, SYSADMIN)
+ROLES = (ANONYMOUS, VILLAGER, ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN)
+#: The village whose objects a role must not get: b (same county, another township) for the village roles
+#: and the township officer, c (another county) for the county officer.
+OTHER_VILLAGE = {COUNTY: "c"}
 
 #: Who may use each (method, endpoint); "-" marks routes with no village object (nothing to hide).
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -222,8 +225,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "audit.event"): {SUPERVISOR, LEADER},
     ("GET", "audit.signal_list"): {SUPERVISOR, LEADER},
     # the county dashboard
-    ("GET", "county.index"): {COUNTY},
-    ("GET", "county.export"): {COUNTY},
+    ("GET", "county.index"): {COUNTY, TOWNSHIP},
+    ("GET", "county.export"): {COUNTY, TOWNSHIP},
     # the villager's pages: the QR link is open to anyone (it is the credential), the rest needs the card
     ("GET", "public.scan"): EVERYONE,
     ("GET", "public.card"): {VILLAGER},
@@ -428,9 +431,10 @@ def _jpeg() -> bytes:
 
 @pytest.fixture
 def world(app, tmp_path):
-    """Villages a and b of one county and c of another, each with one of everything; a user per role."""
+    """Villages a and b of one county (two townships) and c of another, each with one of everything; a user
+    per role."""
     with app.app_context():
-        a, b = make_village("a"), make_village("b")
+        a, b = make_village("a"), make_village("b", township="交里乡")
         c = make_village("c", county="other")
         objects = {
             "a": populate(a, "甲"),
@@ -440,13 +444,14 @@ def world(app, tmp_path):
         for role in (ADMIN, SUPERVISOR, LEADER):
             make_user(role, Role(role), "a")
         make_user(COUNTY, Role.COUNTY, "a")
+        make_user(TOWNSHIP, Role.TOWNSHIP, "a")
         make_user(SYSADMIN, Role.SYSADMIN)
         victim = make_user("a-victim", Role.ADMIN, "a")  # the user the user-admin routes act on
         for tag in objects:
             objects[tag]["user_id"] = victim
         tokens = {}
         with unit_of_work() as session:
-            for username in (ADMIN, SUPERVISOR, LEADER, COUNTY, SYSADMIN):
+            for username in (ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN):
                 user = users.by_username(session, username)
                 tokens[username] = users.create_api_token(session, actor=None, user=user)
         db.session.remove()
@@ -512,6 +517,7 @@ def test_every_route_is_in_the_table(app):
 def test_every_role_gets_what_the_table_says(app, database, world):
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; here the refusals must be authz's
     app.config["CARD_PAGE_RATE_LIMIT"] = "100000 per minute"
+    app.config["LOGIN_RATE_LIMIT"] = "100 per minute"  # one sign-in per role, more roles than the test limit
     writes: list[str] = []
     recording = {"on": False}
 
@@ -537,7 +543,7 @@ def test_every_role_gets_what_the_table_says(app, database, world):
                 continue
             for role in ROLES:
                 own_tag = "a"
-                other_tag = "c" if role == COUNTY else "b"
+                other_tag = OTHER_VILLAGE.get(role, "b")
                 for where, tag in (("own", own_tag), ("other", other_tag)):
                     url = _url(app, rule, world["objects"][tag])
                     if url is None:

@@ -16,11 +16,13 @@ def county(app):
     with app.app_context():
         ids = {code: make_village(code) for code in ("a", "b")}
         ids["far"] = make_village("far", county="other")
+        ids["jiao"] = make_village("jiao", township="交里乡")  # the county's other township
         for code, households in (("a", 1), ("b", 3), ("far", 2)):
             for _ in range(households):
                 carded_household(ids[code])
         make_rule(ids["a"], "义务劳动", "volunteer", 10)
         make_user("officer", Role.COUNTY, "a")
+        make_user("yingwang", Role.TOWNSHIP, "a")
         make_user("a-admin", Role.ADMIN, "a")
     return ids
 
@@ -116,3 +118,28 @@ def test_a_village_whose_past_was_rewritten_shows_a_red_alarm(app, login, county
     html = officer.get("/county/").get_data(as_text=True)
     assert 'class="alarm-box" role="alert"' in html and "台账被改写警报" in html
     assert "<strong>w村</strong>" in html and "县里见证过该村前 10 条台账" in html
+
+
+def test_a_township_officer_ranks_the_villages_of_the_township_only(login, county):
+    officer = login("yingwang")
+    month = this_month()
+    html = officer.get(f"/county/?first={month}&last={month}&sort=issued").get_data(as_text=True)
+    table = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert table.index("b村") < table.index("a村")
+    assert "jiao村" not in html and "far村" not in html  # the county's other township, another county
+    assert "全乡爱心超市 · 排名通报" in html and "全乡合计" in html and "全县" not in html
+    sheet = load_workbook(io.BytesIO(officer.get(f"/county/ranking.xlsx?first={month}&last={month}").data))
+    names = [row[1] for row in sheet["排名"].iter_rows(values_only=True)]
+    assert "jiao村" not in names and names[-1] == "全乡合计"
+    assert "全县爱心超市" in login("officer").get("/county/").get_data(as_text=True)  # the county's sees jiao
+    assert "jiao村" in login("officer").get(f"/county/?first={month}&last={month}").get_data(as_text=True)
+
+
+def test_a_township_officer_may_switch_only_between_the_townships_villages(app, login, county):
+    officer = login("yingwang")
+    officer.post("/village", data={"village_id": county["b"]})
+    assert "b村" in officer.get("/households/").get_data(as_text=True)
+    officer.post("/village", data={"village_id": county["jiao"]})  # not theirs: the choice stays
+    assert "b村" in officer.get("/households/").get_data(as_text=True)
+    menu = officer.get("/").get_data(as_text=True)
+    assert "a村" in menu and "b村" in menu and "jiao村" not in menu and "全乡排名" in menu
