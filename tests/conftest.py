@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -212,8 +214,25 @@ def query_counter(app):
     return counting
 
 
+def _compile_translations() -> None:
+    """Compile each catalogue whose .mo is missing or older than its .po, as `make translations` does, so a
+    bare `pytest` tests the English pages against the catalogue in the tree rather than failing on a stale
+    or absent file. Written beside and renamed into place, so a server reading it never sees half a file."""
+    for po in Path(__file__).parent.parent.glob("lovemart/translations/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parent.parent.name)
+        partial = mo.with_suffix(".mo.partial")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)
+
+
 def pytest_configure(config):
-    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller names the file; workers inherit it
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller compiles and names the file; workers inherit
+        _compile_translations()
         handle, path = tempfile.mkstemp(prefix="lovemart-figures-", suffix=".jsonl")
         os.close(handle)
         os.environ[figures.ENV] = path
