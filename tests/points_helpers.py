@@ -1,6 +1,6 @@
 """Builders for the points area: a village with rules, households that passed inspection and hold cards."""
 
-from datetime import date
+from datetime import date, datetime
 
 from lovemart.db import unit_of_work
 from lovemart.services import cards, inspections, rules
@@ -22,12 +22,13 @@ def pass_inspection(village_id: int, household_id: int) -> None:
         )
 
 
-def carded_household(village_id: int, **household) -> tuple[int, str]:
-    """A household that passed inspection and holds a card; returns (household id, card token)."""
+def carded_household(village_id: int, at: datetime | None = None, **household) -> tuple[int, str]:
+    """A household that passed inspection and holds a card (issued `at`, when not now); returns (household
+    id, card token)."""
     household_id = make_household(village_id, **household)
     pass_inspection(village_id, household_id)
     with unit_of_work() as session:
-        card = cards.issue(session, actor=None, village_id=village_id, household_id=household_id)
+        card = cards.issue(session, actor=None, village_id=village_id, household_id=household_id, at=at)
         return household_id, card.token
 
 

@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from lovemart.authz import Role
 from lovemart.forms.base import LoveMartForm, enum_options, options
+from lovemart.services.activity import QUIET_DAYS_MAX, QUIET_DAYS_MIN
 from lovemart.services.users import MIN_PASSWORD_LENGTH
 
 
@@ -28,6 +29,9 @@ class VillageForm(LoveMartForm):
     card_prefix = StringField(_l("卡号前缀"), validators=[Optional(), Length(max=16)])
     notice_days = IntegerField(_l("公示期（天）"), default=7, validators=[NumberRange(min=1, max=60)])
     credit_after_notice = BooleanField(_l("公示后入账（加分经公示无异议后才入账）"))
+    quiet_days = IntegerField(
+        _l("冷清提醒（天）"), default=60, validators=[NumberRange(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)]
+    )
 
 
 class VillageSettingsForm(LoveMartForm):
@@ -40,6 +44,11 @@ class VillageSettingsForm(LoveMartForm):
         description=_l(
             "打开后，新记的加分先显示为“公示中”，列入公示并在公示期满无异议后才入账；扣分仍立即生效。"
         ),
+    )
+    quiet_days = IntegerField(
+        _l("冷清提醒（天）"),
+        validators=[NumberRange(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
+        description=_l("一户超过这么多天没有任何积分记录，就列入监督提示和县、乡看板的冷清提醒。"),
     )
 
 

@@ -36,6 +36,7 @@ class Village(Base):
         CheckConstraint("yuan_per_point > 0", name="yuan_per_point_positive"),
         CheckConstraint("code <> ''", name="code_not_empty"),
         CheckConstraint("notice_days BETWEEN 1 AND 60", name="notice_days_in_range"),
+        CheckConstraint("quiet_days BETWEEN 14 AND 365", name="quiet_days_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +50,8 @@ class Village(Base):
     credit_after_notice: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The objection period of a published notice, in days.
     notice_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    #: A household whose last ledger entry is older than this many days is named as quiet (冷清提醒).
+    quiet_days: Mapped[int] = mapped_column(default=60, server_default="60")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     township: Mapped[Township] = relationship(back_populates="villages")

@@ -11,7 +11,9 @@ Definitions, shown under the table:
   for goods (a later return shows as a reversal and is not subtracted here);
 - per household: divided by the village's active households;
 - cover ratio: (stock on hand at its points price + funds) in yuan ÷ (points outstanding × yuan per point):
-  at 1 or more the shop can honour every point now.
+  at 1 or more the shop can honour every point now;
+- participation (参与率): the share of the households in the register that earned points, redeemed, or
+  were inspected in the period (services/activity.py).
 """
 
 import io
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from lovemart.models import Card, Fund, Household, Notice, PointsAccount, Product, Village, VillageMonth, Wish
 from lovemart.models.cards import CardStatus
 from lovemart.models.notices import NoticeStatus
+from lovemart.services import activity
 from lovemart.services.sheets import TextSheet
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
@@ -62,7 +65,12 @@ METRICS = (
     Metric("wishes_fulfilled", _l("实现心愿")),
     Metric("notices_on_time", _l("按时公示（月）")),
     Metric("cover_ratio", _l("兑付保障率"), digits=2),
+    Metric("earned_share", _l("得分户占比（%）"), digits=1),
+    Metric("redeemed_share", _l("兑换户占比（%）"), digits=1),
+    Metric("inspected_share", _l("受检户占比（%）"), digits=1),
 )
+#: The participation metrics (参与率) and the count of households each is the share of.
+SHARES = {"earned_share": "earned", "redeemed_share": "redeemed", "inspected_share": "inspected"}
 METRIC_KEYS = {m.key: m for m in METRICS}
 
 
@@ -112,6 +120,7 @@ def county_overview(session: Session, *, village_ids, first: date, last: date, t
     stocks = _stocks(session, village_ids)
     wishes = _wishes_fulfilled(session, village_ids, first, last)
     on_time = _notices_on_time(session, village_ids, months)
+    taking_part = activity.participation(session, village_ids, first, _month_end(last))
     for village_id, row in rows.items():
         flow, stock = flows[village_id], stocks[village_id]
         households = stock["households"]
@@ -141,6 +150,10 @@ def county_overview(session: Session, *, village_ids, first: date, last: date, t
             "cover_ratio": _ratio(stock_yuan + funds_yuan, owed_yuan) if owed_yuan > 0 else None,
             "owed_yuan": owed_yuan,  # not shown: the total's cover ratio needs it
         }
+        part = taking_part[village_id]
+        for share, count in SHARES.items():
+            row.values[f"{count}_households"] = getattr(part, count)  # not shown: the total's shares need it
+            row.values[share] = _percent(getattr(part, count), households)
     return Overview(
         first=first,
         last=last,
@@ -297,10 +310,23 @@ def _total(rows: list[VillageFigures], name: str) -> VillageFigures:
     values["issued_per_household"] = _ratio(values["issued"], values["households"])
     values["redeemed_per_household"] = _ratio(values["redeemed"], values["households"])
     values["owed_yuan"] = sum(r.values["owed_yuan"] for r in rows)
+    for share, count in SHARES.items():
+        values[f"{count}_households"] = sum(r.values[f"{count}_households"] for r in rows)
+        values[share] = _percent(values[f"{count}_households"], values["households"])
     assets = values["stock_yuan"] + values["funds_yuan"]
     values["cover_ratio"] = _ratio(assets, values["owed_yuan"]) if values["owed_yuan"] > 0 else None
     total.values = values
     return total
+
+
+def _percent(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _month_end(month: date) -> date:
+    return (month.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _ratio(numerator, denominator) -> Decimal | None:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lovemart.models import County, Township, Village, VillagerGroup
-from lovemart.services import audit, inventory, points
+from lovemart.services import activity, audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, VillageCodeTaken
 
@@ -21,6 +21,8 @@ class VillageSettings:
     #: 公示后入账: awards count once the notice listing them passed its period without an upheld objection.
     credit_after_notice: bool = False
     notice_days: int = 7
+    #: 冷清提醒: a household with no ledger entry for this many days is named on the warnings.
+    quiet_days: int = 60
 
 
 def get(session: Session, village_id: int) -> Village:
@@ -113,6 +115,7 @@ def create_village(
         card_prefix=settings.card_prefix or code.upper(),
         credit_after_notice=settings.credit_after_notice,
         notice_days=settings.notice_days,
+        quiet_days=settings.quiet_days,
     )
     session.add(village)
     session.flush()
@@ -143,6 +146,7 @@ def update_settings(
     village.card_prefix = settings.card_prefix or village.card_prefix
     village.credit_after_notice = settings.credit_after_notice
     village.notice_days = settings.notice_days
+    village.quiet_days = settings.quiet_days
     session.flush()
     audit.record(
         session,
@@ -173,6 +177,15 @@ def _check_settings(settings: VillageSettings) -> None:
         raise InvalidInput(_l("每分折合金额必须大于零。"), field="yuan_per_point")
     if not 1 <= settings.notice_days <= 60:
         raise InvalidInput(_l("公示期应为 1 到 60 天。"), field="notice_days")
+    if not activity.QUIET_DAYS_MIN <= settings.quiet_days <= activity.QUIET_DAYS_MAX:
+        raise InvalidInput(
+            _l(
+                "冷清提醒天数应为 %(low)d 到 %(high)d 天。",
+                low=activity.QUIET_DAYS_MIN,
+                high=activity.QUIET_DAYS_MAX,
+            ),
+            field="quiet_days",
+        )
 
 
 def _settings_dict(village: Village) -> dict:
@@ -182,4 +195,5 @@ def _settings_dict(village: Village) -> dict:
         "card_prefix": village.card_prefix,
         "credit_after_notice": village.credit_after_notice,
         "notice_days": village.notice_days,
+        "quiet_days": village.quiet_days,
     }

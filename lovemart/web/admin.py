@@ -106,4 +106,5 @@ def _settings(form) -> VillageSettings:
         card_prefix=form.card_prefix.data or "",
         credit_after_notice=form.credit_after_notice.data,
         notice_days=form.notice_days.data,
+        quiet_days=form.quiet_days.data,
     )

@@ -5,9 +5,9 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 
 from lovemart.authz import Permission, require
-from lovemart.db import db
+from lovemart.db import db, utcnow
 from lovemart.forms.audit import SYSTEM, AuditFilterForm, PeriodForm
-from lovemart.services import audit_log, signals
+from lovemart.services import activity, audit_log, signals
 from lovemart.services.audit_log import LogFilter
 from lovemart.services.inventory import today
 from lovemart.web.context import working_village
@@ -63,6 +63,13 @@ def signal_list():
     first = (form.first.data if valid else None) or last - timedelta(days=SIGNAL_DAYS - 1)
     form.first.data, form.last.data = first, last
     found = signals.signals(db.session, village_id=village.id, first=first, last=last)
+    now = utcnow()
     return render_template(
-        "audit/signals.html", village=village, form=form, signals=found, titles=signals.TITLES
+        "audit/signals.html",
+        village=village,
+        form=form,
+        signals=found,
+        titles=signals.TITLES,
+        quiet=activity.quiet_households(db.session, village_id=village.id, now=now),
+        warnings=activity.warnings(db.session, [village.id], now=now),
     )

@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 
 from lovemart import scope
 from lovemart.authz import Permission, Role, current_actor, require
-from lovemart.db import db
+from lovemart.db import db, utcnow
 from lovemart.forms.county import CountyForm
-from lovemart.services import reports, witness
+from lovemart.services import activity, reports, witness
 from lovemart.services.reports import METRIC_KEYS, METRICS
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
@@ -33,6 +33,7 @@ def index():
     metric = METRIC_KEYS[form.sort.data]
     with scope.across(db.session, g.readable_village_ids):
         alarms = witness.alarms(db.session, g.readable_village_ids)
+        warnings = activity.warnings(db.session, g.readable_village_ids, now=utcnow())
     return render_template(
         "county/index.html",
         form=form,
@@ -43,6 +44,7 @@ def index():
         bars=_bars(rows, metric.key),
         query=request.query_string.decode(),
         alarms=alarms,
+        warnings=warnings,
         township=_township(),
     )
 

@@ -14,7 +14,7 @@ import dataclasses
 import io
 import re
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from zipfile import BadZipFile
@@ -24,12 +24,13 @@ from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from lovemart import scope
-from lovemart.db import db
+from lovemart.db import db, utcnow
 from lovemart.models import AuditEvent, LedgerEntry, PointsAccount
 from lovemart.models.points import ClaimStatus
 from lovemart.models.scoped import VillageScoped
 from lovemart.services import (
     accounts,
+    activity,
     audit_log,
     cards,
     checkpoints,
@@ -62,6 +63,8 @@ from tests.services.service_functions import village_functions, writing_function
 
 TODAY = date.today()
 MONTH = TODAY.replace(day=1)
+#: Long after the journey: every household has gone quiet.
+LATER = utcnow() + timedelta(days=400)
 
 
 class T(str):
@@ -154,6 +157,7 @@ READERS = {
         on(rules.catalogue),
         on(rules.get, rule_id=T("rule")),
         on(signals.signals, first=MONTH, last=TODAY),
+        on(activity.quiet_households, now=LATER),
         on(spreadsheets.export_households),
         on(statements.export_xlsx, household_id=T("household"), period=Period()),
         on(statements.passbook, household_id=T("household"), period=Period()),
@@ -213,6 +217,10 @@ READERS = {
     "totals.months": lambda s, m, t: totals.months(s, village_ids=[m.village], first=MONTH, last=MONTH),
     "totals.verify": lambda s, m, t: totals.verify(s, village_ids=[m.village]),
     "witness.alarms": lambda s, m, t: witness.alarms(s, [m.village]),
+    "activity.participation": lambda s, m, t: _only_village(
+        activity.participation(s, [m.village], MONTH, TODAY), m.village
+    ),
+    "activity.warnings": lambda s, m, t: activity.warnings(s, [m.village], now=LATER),
 }
 
 #: Services that take a village but neither list nor get its rows, each with why it is not in `READERS`.
@@ -261,8 +269,14 @@ NOTHING_TO_NAME = {
     "walls.get", "walls.goods_donations", "walls.household_by_number", "inventory.low_stock",
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
     "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
-    "witness.alarms",
+    "witness.alarms", "activity.participation",
 }  # fmt: skip
+
+
+def _only_village(figures: dict, village_id: int) -> dict:
+    """Figures keyed by village id, checked to hold the asked village's alone (ids carry no mark)."""
+    assert set(figures) == {village_id}
+    return figures
 
 
 def _refused_or(call) -> list:

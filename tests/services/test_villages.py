@@ -69,6 +69,7 @@ def test_create_village_with_groups_defaults_and_audit(session):
             "card_prefix": "ADAO",
             "credit_after_notice": False,
             "notice_days": 7,
+            "quiet_days": 60,
         }
     }
 

@@ -154,6 +154,19 @@ def test_edit_village_settings_records_before_and_after(app, sysadmin, ids):
     assert sysadmin.get("/admin/villages/99999").status_code == 404
 
 
+def test_the_quiet_warning_days_are_set_per_village_within_bounds(app, sysadmin, ids):
+    form = {"base_points": "100", "yuan_per_point": "3", "card_prefix": "A"}
+    page = sysadmin.get(f"/admin/villages/{ids['a']}").get_data(as_text=True)
+    assert "冷清提醒（天）" in page and 'value="60"' in page
+    refused = sysadmin.post(f"/admin/villages/{ids['a']}", data={**form, "quiet_days": "10"})
+    assert errors(refused.get_data(as_text=True)) == ["数值大小必须介于 14 到 365 之间。"]
+    assert sysadmin.post(f"/admin/villages/{ids['a']}", data={**form, "quiet_days": "90"}).status_code == 302
+    with fresh_session(app) as session:
+        assert session.get(Village, ids["a"]).quiet_days == 90
+    (event,) = audit_rows(app, "village:village:update")
+    assert event.data == {"before": {"quiet_days": 60}, "after": {"quiet_days": 90}}
+
+
 # --- users -------------------------------------------------------------------------------------------
 
 

@@ -53,3 +53,20 @@ def test_signals_page_and_permissions(login, ids):
     assert "给自己家记分" in html and "兑换量异常" in html
     assert login("a-admin").get("/audit/").status_code == 403
     assert login("a-admin").get("/audit/signals").status_code == 403
+
+
+def test_signals_page_lists_quiet_households_with_a_link_to_each(login, app):
+    from datetime import timedelta
+
+    from lovemart.db import utcnow
+    from tests.points_helpers import carded_household
+
+    with app.app_context():
+        village = make_village("a")
+        make_user("a-supervisor", Role.SUPERVISOR, "a")
+        quiet, _ = carded_household(village, at=utcnow() - timedelta(days=70), head="王五")
+        carded_household(village, head="赵六")
+    html = login("a-supervisor").get("/audit/signals").get_data(as_text=True)
+    section = html[html.index('id="quiet"') :]
+    assert f'href="/households/{quiet}"' in section and "王五" in section and "已 70 天" in section
+    assert "赵六" not in section

@@ -143,3 +143,24 @@ def test_a_township_officer_may_switch_only_between_the_townships_villages(app, 
     assert "b村" in officer.get("/households/").get_data(as_text=True)
     menu = officer.get("/").get_data(as_text=True)
     assert "a村" in menu and "b村" in menu and "jiao村" not in menu and "全乡排名" in menu
+
+
+@pytest.mark.parametrize("user", ["officer", "yingwang"])
+def test_the_dashboard_warns_of_quiet_households_and_shows_who_takes_part(login, app, user):
+    from datetime import timedelta
+
+    from lovemart.db import utcnow
+    from lovemart.services import totals
+
+    with app.app_context():
+        village = make_village("a")
+        carded_household(village, at=utcnow() - timedelta(days=70))  # no entry since: quiet after 60 days
+        carded_household(village)
+        make_user("officer", Role.COUNTY, "a")
+        make_user("yingwang", Role.TOWNSHIP, "a")
+    html = login(user).get("/county/").get_data(as_text=True)
+    warnings = html[html.index("冷清提醒") : html.index("</section>", html.index("冷清提醒"))]
+    assert "a村" in warnings and "1 户超过 60 天没有积分记录" in warnings
+    last_month = totals.month_of(totals.month_of(utcnow()) - timedelta(days=1))
+    assert f"{last_month:%Y-%m} 无兑换" in warnings and f"{last_month:%Y-%m} 未公示" in warnings
+    assert "得分户占比（%）" in html and "受检户占比（%）" in html
