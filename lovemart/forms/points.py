@@ -97,11 +97,17 @@ class AwardForm(RequestKeyMixin, LoveMartForm):
         ],
     )
 
-    def __init__(self, *args, holders=(), rules=(), **kwargs):
+    def __init__(self, *args, holders=(), card_numbers=None, rules=(), **kwargs):
+        """`card_numbers` (household id → active card number) lets the page's search find a card number."""
         super().__init__(*args, **kwargs)
-        self.household_id.choices = options(
-            [("", _l("— 请选择 —")), *((h.household_id, _holder_label(h)) for h in holders)]
-        )
+        numbers = card_numbers or {}
+        self.household_id.choices = [
+            SelectChoice("", _l("— 请选择 —")),
+            *(
+                SelectChoice(h.household_id, _holder_label(h), {"data-card": numbers.get(h.household_id, "")})
+                for h in holders
+            ),
+        ]
         self.rule_id.choices = options([("", _l("— 请选择 —"))]) + rule_options(rules)
 
 

@@ -151,6 +151,20 @@ def active_card(session: Session, *, village_id: int, household_id: int) -> Card
     )
 
 
+def active_numbers(session: Session, *, village_id: int, household_ids) -> dict[int, str]:
+    """The number of each given household's active card, by household id; one query."""
+    if not household_ids:
+        return {}
+    rows = session.execute(
+        select(Card.household_id, Card.number).where(
+            Card.village_id == village_id,
+            Card.household_id.in_(sorted(household_ids)),
+            Card.status == CardStatus.ACTIVE.value,
+        )
+    )
+    return dict(rows.all())
+
+
 def cards_of(session: Session, *, village_id: int, household_id: int) -> list[Card]:
     return list(
         session.scalars(

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lovemart.db import utcnow
 from lovemart.models import (
+    Card,
     Household,
     LedgerBook,
     LedgerEntry,
@@ -693,7 +694,7 @@ def _label(row) -> HouseholdLabel:
 
 
 def _accounts_matching(village_id: int, term: str):
-    """Accounts whose household number, or a member's name, contains `term`."""
+    """Accounts whose household number, a member's name or the active card's number contains `term`."""
     like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     by_member = select(Member.household_id).where(
         Member.village_id == village_id, Member.name.like(like, escape="\\")
@@ -702,8 +703,14 @@ def _accounts_matching(village_id: int, term: str):
         Household.village_id == village_id,
         or_(Household.number.like(like, escape="\\"), Household.id.in_(by_member)),
     )
+    by_card = select(Card.account_id).where(
+        Card.village_id == village_id,
+        Card.status == CardStatus.ACTIVE.value,
+        Card.number.like(like, escape="\\"),
+    )
     return select(PointsAccount.id).where(
-        PointsAccount.village_id == village_id, PointsAccount.household_id.in_(households)
+        PointsAccount.village_id == village_id,
+        or_(PointsAccount.household_id.in_(households), PointsAccount.id.in_(by_card)),
     )
 
 

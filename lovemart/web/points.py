@@ -34,7 +34,7 @@ from lovemart.forms.points import (
     ReverseForm,
 )
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import ledger_export, points, rules, villages
+from lovemart.services import cards, ledger_export, points, rules, villages
 from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import submit
@@ -116,7 +116,11 @@ def award():
     term = search.q.data or ""
     holders = points.holders(db.session, village_id=village.id, search=term)
     form = AwardForm(
-        holders=holders, rules=rules.catalogue(db.session, village_id=village.id, include_retired=False)
+        holders=holders,
+        card_numbers=cards.active_numbers(
+            db.session, village_id=village.id, household_ids=[h.household_id for h in holders]
+        ),
+        rules=rules.catalogue(db.session, village_id=village.id, include_retired=False),
     )
     if request.method == "GET":
         chosen = request.args.get("household", type=int)

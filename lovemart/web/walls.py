@@ -25,7 +25,7 @@ from lovemart.forms.walls import (
 from lovemart.models import Card
 from lovemart.models.walls import WishStatus
 from lovemart.scope import restrict
-from lovemart.services import donations, inventory, walls
+from lovemart.services import donations, inventory, points, walls
 from lovemart.services.errors import InvalidInput
 from lovemart.web.context import working_village, working_village_id
 from lovemart.web.forms import perform, submit
@@ -79,7 +79,8 @@ def create():
         if wish is not None:
             flash(_("已登记心愿，等待监督员审核后上墙。"), "success")
             return redirect(url_for("walls.detail", wish_id=wish))
-    return render_template("walls/new.html", form=form)
+    holders = points.holders(db.session, village_id=village.id)
+    return render_template("walls/new.html", form=form, holders=holders)
 
 
 @bp.get("/walls/<int:wish_id>")

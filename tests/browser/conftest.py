@@ -30,11 +30,24 @@ CHROMIUM_ARGS = [
 ]
 #: Playwright's default is 30 s; a local page that takes longer is a failure worth seeing quickly.
 TIMEOUT_MS = 10_000
+#: A small Android phone, and a counter PC.
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1366, "height": 768}
+#: Where a failing test leaves a full-page screenshot of each page it had open (ignored by git).
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts"
 
 
 def pytest_configure(config):
     # pyproject.toml registers it too; registering again is harmless and keeps this folder self-contained.
     config.addinivalue_line("markers", "browser: drives /usr/bin/chromium through Playwright")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so a page fixture knows at teardown that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,7 +69,10 @@ def live_app(tmp_path_factory):
     template = tmp_path_factory.mktemp("browser-sqlite") / "template.db"
     _migrate(f"sqlite:///{template}", instance)
     url = _fresh_url({"kind": "sqlite", "template": template}, tmp_path_factory.mktemp("browser-db"))
-    app = create_app(_config(url, instance) | {"WTF_CSRF_ENABLED": True})
+    # A module signs in once per test and role; the sign-in limit is tested in tests/web/test_throttle.py.
+    app = create_app(
+        _config(url, instance) | {"WTF_CSRF_ENABLED": True, "LOGIN_RATE_LIMIT": "100 per minute"}
+    )
     app.instance_path = str(instance / "instance")
     with app.app_context():
         with unit_of_work() as session:
@@ -113,28 +129,39 @@ def _new_page(browser, live_server, requests_seen, **context_options):
     return context, context.new_page()
 
 
-@pytest.fixture
-def page(browser, live_server, requests_seen):
-    """A fresh browser context (no cookies) at a counter-PC size."""
-    context, page = _new_page(browser, live_server, requests_seen, viewport={"width": 1280, "height": 800})
-    yield page
+def _close(request, context, size: str) -> None:
+    """Close the context, first saving a full-page screenshot of each of its pages when the test failed."""
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTEFACTS.mkdir(exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        for n, open_page in enumerate(context.pages):
+            open_page.screenshot(path=ARTEFACTS / f"{name}-{size}-{n}.png", full_page=True)
     context.close()
 
 
 @pytest.fixture
-def phone_page(browser, live_server, requests_seen):
+def page(request, browser, live_server, requests_seen):
+    """A fresh browser context (no cookies) at a counter PC's size (1366×768)."""
+    context, page = _new_page(browser, live_server, requests_seen, viewport=DESKTOP)
+    yield page
+    _close(request, context, "1366")
+
+
+@pytest.fixture
+def phone_page(request, browser, live_server, requests_seen):
     """A fresh browser context the size of a small Android phone (360×740), touch enabled."""
     context, page = _new_page(
         browser,
         live_server,
         requests_seen,
-        viewport={"width": 360, "height": 740},
+        viewport=PHONE,
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
     )
     yield page
-    context.close()
+    _close(request, context, "360")
 
 
 @pytest.fixture

@@ -204,10 +204,20 @@ def test_award_page_offers_card_holders_and_active_rules_grouped(app, admin, ids
 def test_searching_narrows_the_household_list_and_picks_a_single_match(app, admin, ids):
     html = admin.get("/points/award?q=李小河").get_data(as_text=True)
     assert "找到 1 户持卡农户" in html
-    assert re.search(rf'<option selected value="{ids["h2"]}">01002 李小河', html)
+    assert re.search(rf'<option data-card="A\d+" selected value="{ids["h2"]}">01002 李小河', html)
     assert "王大山" not in html
     preset = admin.get(f"/points/award?household={ids['h3']}").get_data(as_text=True)
-    assert re.search(rf'<option selected value="{ids["h3"]}">', preset)
+    assert re.search(rf'<option data-card="A\d+" selected value="{ids["h3"]}">', preset)
+
+
+def test_the_household_search_finds_a_card_number_and_the_page_offers_the_picker(app, admin, ids):
+    from lovemart.services import cards
+
+    with fresh_session(app) as session:
+        (number,) = cards.active_numbers(session, village_id=ids["a"], household_ids=[ids["h2"]]).values()
+    html = admin.get(f"/points/award?q={number}").get_data(as_text=True)
+    assert "找到 1 户持卡农户" in html and f'data-card="{number}" selected value="{ids["h2"]}"' in html
+    assert 'data-picker="找农户"' in html and "js/household-picker.js" in html
 
 
 def test_award_records_and_says_the_new_balance(app, admin, ids):
@@ -296,7 +306,9 @@ def test_refusals_are_shown_on_the_form_and_nothing_is_recorded(app, admin, ids,
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert message in errors(html)
-    assert re.search(rf'<option selected value="{ids["h1"]}">', html)  # the form keeps what was chosen
+    assert re.search(
+        rf'<option data-card="A\d+" selected value="{ids["h1"]}">', html
+    )  # the form keeps what was chosen
     assert len(entries(app)) == before
 
 
