@@ -2,19 +2,33 @@
 API answers with. Reads only; every write goes through `services.points`.
 
 `villager_view` runs a fixed number of statements whatever the size of the ledger: it reads the stored
-balance (never a SUM over entries) and the newest entries through the (account_id, seq) index with a LIMIT.
+balance (never a SUM over entries) and the newest entries through the (account_id, seq) index with a LIMIT,
+and the goods of the redemptions among them in one more statement.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from lovemart.models import Card, Household, LedgerEntry, Member, PointsAccount, PointsClaim, Rule, Village
+from lovemart.db import utcnow
+from lovemart.models import (
+    Card,
+    Household,
+    LedgerEntry,
+    Member,
+    Objection,
+    PointsAccount,
+    PointsClaim,
+    RedemptionLine,
+    Rule,
+    Village,
+)
 from lovemart.models.cards import CardStatus
 from lovemart.models.households import Relation
+from lovemart.models.notices import ObjectionStatus
 from lovemart.models.points import ClaimStatus, EntryKind
 from lovemart.services import cards, points, rules
 from lovemart.services.errors import NotFound
@@ -23,6 +37,9 @@ from lovemart.services.paging import Page, paginate
 #: How much of the history the villager's page shows (standard and large print).
 RECENT_ENTRIES = 10
 RECENT_APPLICATIONS = 5
+#: How long /me shows an objection's answer after it was given (the full list is at /me/objections).
+ANSWERED_DAYS = 30
+ANSWERED_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -30,6 +47,19 @@ class EntryLine:
     created_at: datetime
     label: str
     points: int
+    #: For a redemption: what was taken, "大米 × 2、食用油 × 1".
+    goods: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """An objection of the household's, answered lately."""
+
+    answered_at: datetime
+    about: str
+    status: str
+    status_label: str
+    answer: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,7 @@ class VillagerView:
     entries: list[EntryLine]
     applications: list[ApplicationLine]
     held: list[HeldLine]
+    answered: list[AnswerLine] = ()
 
     @property
     def held_points(self) -> int:
@@ -79,8 +110,27 @@ class VillagerView:
 
 _accounts, _claims, _rules = PointsAccount.__table__, PointsClaim.__table__, Rule.__table__
 _entries, _members, _villages = LedgerEntry.__table__, Member.__table__, Village.__table__
+_objections, _lines = Objection.__table__, RedemptionLine.__table__
+#: Whether the household has an objection answered since `:since`: asked with the head, so the common
+#: page (no answer lately) spends no statement on objections.
+_ANSWERED_LATELY = (
+    select(_objections.c.id)
+    .where(
+        _objections.c.household_id == _accounts.c.household_id,
+        _objections.c.village_id == _accounts.c.village_id,
+        _objections.c.status != ObjectionStatus.OPEN.value,
+        _objections.c.answered_at >= bindparam("since"),
+    )
+    .exists()
+)
 _HEAD = (
-    select(_villages.c.name, _villages.c.yuan_per_point, _accounts.c.balance, _members.c.name)
+    select(
+        _villages.c.name,
+        _villages.c.yuan_per_point,
+        _accounts.c.balance,
+        _members.c.name,
+        _ANSWERED_LATELY.label("answered_lately"),
+    )
     .select_from(_accounts)
     .join(_villages, _villages.c.id == _accounts.c.village_id)
     .outerjoin(
@@ -94,7 +144,13 @@ _HEAD = (
     .where(_accounts.c.id == bindparam("account"), _accounts.c.village_id == bindparam("village"))
 )
 _ENTRIES = (
-    select(_entries.c.created_at, _entries.c.kind, _entries.c.rule_name, _entries.c.points)
+    select(
+        _entries.c.created_at,
+        _entries.c.kind,
+        _entries.c.rule_name,
+        _entries.c.points,
+        _entries.c.redemption_id,
+    )
     .where(_entries.c.account_id == bindparam("account"))
     .order_by(_entries.c.seq.desc())
     .limit(bindparam("limit"))
@@ -105,6 +161,32 @@ _APPLICATIONS = (
     .where(_claims.c.account_id == bindparam("account"), _claims.c.from_villager.is_(True))
     .order_by(_claims.c.id.desc())
     .limit(bindparam("limit"))
+)
+_GOODS = (
+    select(_lines.c.redemption_id, _lines.c.product_name, _lines.c.quantity)
+    .where(_lines.c.redemption_id.in_(bindparam("redemptions", expanding=True)))
+    .order_by(_lines.c.redemption_id, _lines.c.id)
+)
+_claim_rules = _rules.alias("claim_rules")
+_ANSWERED = (
+    select(
+        _objections.c.answered_at,
+        _entries.c.kind,
+        func.coalesce(_entries.c.rule_name, _claim_rules.c.name, ""),
+        _objections.c.status,
+        _objections.c.answer,
+    )
+    .outerjoin(_entries, _entries.c.id == _objections.c.entry_id)
+    .outerjoin(_claims, _claims.c.id == _objections.c.claim_id)
+    .outerjoin(_claim_rules, _claim_rules.c.id == _claims.c.rule_id)
+    .where(
+        _objections.c.village_id == bindparam("village"),
+        _objections.c.household_id == bindparam("household"),
+        _objections.c.status != ObjectionStatus.OPEN.value,
+        _objections.c.answered_at >= bindparam("since"),
+    )
+    .order_by(_objections.c.answered_at.desc(), _objections.c.id.desc())
+    .limit(ANSWERED_SHOWN)
 )
 _HELD = (
     select(_claims.c.created_at, _rules.c.name, _claims.c.points)
@@ -128,29 +210,63 @@ def villager_view(
     session: Session, card: Card, *, entries: int = RECENT_ENTRIES, applications: int = RECENT_APPLICATIONS
 ) -> VillagerView:
     """The page behind an active card, in four statements (head, newest entries, newest applications, and
-    the awards held 公示中: few, as they wait at most for the next notice's period), built once and run in
-    Core: the page is what every villager's phone asks for."""
+    the awards held 公示中: few, as they wait at most for the next notice's period), plus one for the goods
+    when the entries include redemptions and one for the objections answered in the last `ANSWERED_DAYS`
+    when the head's row says there are some; built once and run in Core: the page is what every
+    villager's phone asks for."""
     connection = session.connection()
-    head = connection.execute(_HEAD, {"account": card.account_id, "village": card.village_id}).one_or_none()
+    since = utcnow() - timedelta(days=ANSWERED_DAYS)
+    head = connection.execute(
+        _HEAD, {"account": card.account_id, "village": card.village_id, "since": since}
+    ).one_or_none()
     if head is None:
         raise NotFound()
-    village_name, yuan_per_point, balance, head_name = head
+    village_name, yuan_per_point, balance, head_name, answered_lately = head
     entry_rows = connection.execute(_ENTRIES, {"account": card.account_id, "limit": entries}).all()
     claim_rows = connection.execute(_APPLICATIONS, {"account": card.account_id, "limit": applications}).all()
     held_rows = connection.execute(_HELD, {"account": card.account_id}).all()
+    answered_rows = []
+    if answered_lately:
+        answered_rows = connection.execute(
+            _ANSWERED, {"village": card.village_id, "household": card.household_id, "since": since}
+        ).all()
+    goods = _goods(connection, [row.redemption_id for row in entry_rows if row.redemption_id is not None])
     return VillagerView(
         village_name=village_name,
         head_name=head_name or "",
         card_number=card.number,
         balance=balance,
         yuan=balance * yuan_per_point,
-        entries=[EntryLine(at, entry_label(kind, rule_name), pts) for at, kind, rule_name, pts in entry_rows],
+        entries=[
+            EntryLine(at, entry_label(kind, rule_name), pts, goods.get(redemption, ""))
+            for at, kind, rule_name, pts, redemption in entry_rows
+        ],
         applications=[
             ApplicationLine(at, rule_name, pts, status, str(ClaimStatus(status).label), reason)
             for at, rule_name, pts, status, reason in claim_rows
         ],
         held=[HeldLine(at, rule_name, pts) for at, rule_name, pts in held_rows],
+        answered=[
+            AnswerLine(
+                at,
+                entry_label(kind, name) if kind else name,
+                status,
+                str(ObjectionStatus(status).label),
+                answer,
+            )
+            for at, kind, name, status, answer in answered_rows
+        ],
     )
+
+
+def _goods(connection, redemption_ids: list[int]) -> dict[int, str]:
+    """What each redemption took, "大米 × 2、食用油 × 1", in one statement for all of them (none if none)."""
+    if not redemption_ids:
+        return {}
+    taken: dict[int, list[str]] = {}
+    for redemption, name, quantity in connection.execute(_GOODS, {"redemptions": redemption_ids}):
+        taken.setdefault(redemption, []).append(f"{name} × {quantity}")
+    return {redemption: "、".join(names) for redemption, names in taken.items()}
 
 
 def entry_label(kind: str, rule_name: str) -> str:

@@ -205,17 +205,28 @@ def group_by_name(session: Session, *, village_id: int) -> dict[str, VillagerGro
 
 
 def check_household_shape(data: HouseholdInput) -> None:
-    """The household's own fields, before the registry is consulted; used by the import too."""
+    """The household's own fields, before the registry is consulted.
+
+    :raise InvalidInput: for the first field that breaks a rule.
+    """
+    if problems := household_shape_problems(data):
+        raise problems[0]
+
+
+def household_shape_problems(data: HouseholdInput) -> list[InvalidInput]:
+    """Every rule the household's own fields break, in field order; the roster import reports them all."""
+    problems = []
     if not data.number:
-        raise InvalidInput(_l("户号不能为空。"), field="number")
+        problems.append(InvalidInput(_l("户号不能为空。"), field="number"))
     if len(data.number) > Household.number.type.length:
-        raise InvalidInput(_l("户号最多 32 个字符。"), field="number")
+        problems.append(InvalidInput(_l("户号最多 32 个字符。"), field="number"))
     if len(data.address) > Household.address.type.length:
-        raise InvalidInput(_l("住址最多 200 个字。"), field="address")
+        problems.append(InvalidInput(_l("住址最多 200 个字。"), field="address"))
     if data.status not in {s.value for s in HouseholdStatus}:
-        raise InvalidInput(_l("未知的户类别。"), field="status")
+        problems.append(InvalidInput(_l("未知的户类别。"), field="status"))
     if data.phone and not _valid_phone(data.phone):
-        raise InvalidInput(_l("电话号码格式不正确。"), field="phone")
+        problems.append(InvalidInput(_l("电话号码格式不正确。"), field="phone"))
+    return problems
 
 
 def _check_household(session: Session, *, village_id: int, data: HouseholdInput, household_id=None) -> None:
@@ -231,20 +242,31 @@ def _check_household(session: Session, *, village_id: int, data: HouseholdInput,
 
 
 def check_member(member: MemberInput) -> None:
-    """One member's own fields; used by the import too."""
+    """One member's own fields.
+
+    :raise InvalidInput: for the first field that breaks a rule.
+    """
+    if problems := member_problems(member):
+        raise problems[0]
+
+
+def member_problems(member: MemberInput) -> list[InvalidInput]:
+    """Every rule one member's own fields break, in field order; the roster import reports them all."""
+    problems = []
     if not member.name.strip():
-        raise InvalidInput(_l("成员姓名不能为空。"), field="name")
+        problems.append(InvalidInput(_l("成员姓名不能为空。"), field="name"))
     if len(member.name) > Member.name.type.length:
-        raise InvalidInput(_l("姓名最多 32 个字。"), field="name")
+        problems.append(InvalidInput(_l("姓名最多 32 个字。"), field="name"))
     if member.relation not in {r.value for r in Relation}:
-        raise InvalidInput(_l("未知的与户主关系。"), field="relation")
+        problems.append(InvalidInput(_l("未知的与户主关系。"), field="relation"))
     if member.gender not in {g.value for g in Gender}:
-        raise InvalidInput(_l("性别只能是男或女。"), field="gender")
+        problems.append(InvalidInput(_l("性别只能是男或女。"), field="gender"))
     this_year = utcnow().year
     if member.birth_year is not None and not 1900 <= member.birth_year <= this_year:
-        raise InvalidInput(
-            _l("出生年份须在 1900 到 %(year)d 之间。") % {"year": this_year}, field="birth_year"
+        problems.append(
+            InvalidInput(_l("出生年份须在 1900 到 %(year)d 之间。") % {"year": this_year}, field="birth_year")
         )
+    return problems
 
 
 def _check_members(members: list[MemberInput]) -> None:

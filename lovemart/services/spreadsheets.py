@@ -6,6 +6,7 @@ group, address, phone and category. Export writes the same columns, so an export
 
 import csv
 import io
+import itertools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lovemart.models import Household, HouseholdStatus
 from lovemart.models.households import Gender, Relation
-from lovemart.services import audit, households, xlsx_guard
+from lovemart.services import audit, households, villages, xlsx_guard
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import DomainError, ImportRejected, UnreadableFile
 from lovemart.services.households import HouseholdInput, MemberInput
@@ -213,27 +214,60 @@ def read_roster(filename: str, data: bytes, *, max_rows: int | None = None) -> l
 
 
 def plan_import(session: Session, *, village_id: int, rows: list[RosterRow]) -> ImportPlan:
-    """Group rows into households and check every row against the rules and the village's registry."""
+    """Group rows into households and check every row against the rules and the village's registry.
+
+    Every problem of every row is reported, not only a row's first: a row with a bad gender and a bad
+    birth year gets both, and a household's own problems (its group, its head) come after its rows' own.
+    """
     problems: list[Problem] = []
     groups = households.group_by_name(session, village_id=village_id)
     existing = set(session.scalars(select(Household.number).where(Household.village_id == village_id)))
-    by_number: dict[str, list[RosterRow]] = defaultdict(list)
+    by_number: dict[str, list[tuple[RosterRow, MemberInput | None]]] = defaultdict(list)
     for row in rows:
-        if missing := [
-            c for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in REQUIRED and not getattr(row, f)
-        ]:
-            problems.append(Problem(row.line, str(_l("缺少必填项：%(cols)s")) % {"cols": "、".join(missing)}))
-            continue
-        by_number[row.number].append(row)
+        member, row_problems = _member(row)
+        problems.extend(row_problems)
+        if row.number:
+            by_number[row.number].append((row, member))
 
     planned = []
-    for number, members in by_number.items():
-        household, household_problems = _plan_household(number, members, groups, existing)
+    for number, entries in by_number.items():
+        household, household_problems = _plan_household(number, entries, groups, existing)
         problems.extend(household_problems)
         if household is not None:
             planned.append(household)
-    problems.sort(key=lambda p: p.line)
+    problems.sort(key=lambda p: p.line)  # stable: a line's problems keep their order
     return ImportPlan(households=planned, problems=problems)
+
+
+def roster_template(session: Session, *, village_id: int) -> io.BytesIO:
+    """An .xlsx to fill in: the import's columns in order and one example row (a head in the first group).
+
+    The example imports as it is, so what a cadre types below it in the same shape imports too.
+    """
+    groups = [g.name for g in villages.groups(session, village_id)]
+    workbook = Workbook(write_only=True)
+    sheet = TextSheet(workbook, "花名册")
+    for letter in "ABCDEFGHI":
+        sheet.column_dimensions[letter].width = 14
+    sheet.append([sheet.bold(c) for c in COLUMNS])
+    with force_locale(ROSTER_LOCALE):
+        sheet.append(
+            (
+                "001",
+                groups[0] if groups else "一组",
+                "王建华",
+                str(Relation.HEAD.label),
+                str(Gender.MALE.label),
+                1970,
+                "一组1号",
+                "13800000001",
+                str(HouseholdStatus.GENERAL.label),
+            )
+        )
+    out = io.BytesIO()
+    workbook.save(out)
+    out.seek(0)
+    return out
 
 
 def export_households(session: Session, *, village_id: int) -> io.BytesIO:
@@ -270,18 +304,21 @@ def export_households(session: Session, *, village_id: int) -> io.BytesIO:
     return out
 
 
-def _plan_household(number, rows, groups, existing) -> tuple[PlannedHousehold | None, list[Problem]]:
+def _plan_household(number, entries, groups, existing) -> tuple[PlannedHousehold | None, list[Problem]]:
+    """The household of the rows sharing `number`, or None with every problem found in its rows."""
+    rows = [row for row, _ in entries]
     problems = []
-    heads = [r for r in rows if _RELATIONS.get(r.relation) == Relation.HEAD]
     if number in existing:
         problems += [Problem(r.line, str(_l("户号 %(n)s 在本村已存在。")) % {"n": number}) for r in rows]
-        return None, problems
+    heads = [r for r in rows if _RELATIONS.get(r.relation) == Relation.HEAD]
     if len(heads) != 1:
         message = _l("户号 %(n)s 没有户主。") if not heads else _l("户号 %(n)s 有多名户主。")
-        return None, [Problem(r.line, str(message) % {"n": number}) for r in rows]
+        return None, problems + [Problem(r.line, str(message) % {"n": number}) for r in rows]
     head = heads[0]
     group = groups.get(head.group)
-    if group is None:
+    if not head.group:
+        problems.append(Problem(head.line, str(_l("户主行须填写村民小组。"))))
+    elif group is None:
         problems.append(Problem(head.line, str(_l("没有名为“%(g)s”的村民小组。")) % {"g": head.group}))
     status = _STATUSES.get(head.status or str(HouseholdStatus.GENERAL.label))
     if status is None:
@@ -292,44 +329,54 @@ def _plan_household(number, rows, groups, existing) -> tuple[PlannedHousehold | 
             for f in ("group", "address", "phone", "status")
         ):
             problems.append(Problem(row.line, str(_l("小组、住址、电话或户类别与户主行不一致。"))))
-    members = []
-    for row in rows:
-        member, problem = _member(row)
-        if problem:
-            problems.append(problem)
-        else:
-            members.append(member)
-    if problems:
-        return None, problems
     data = HouseholdInput(
-        number=number, group_id=group.id, address=head.address, phone=head.phone, status=status
+        number=number,
+        group_id=group.id if group is not None else 0,
+        address=head.address,
+        phone=head.phone,
+        status=status or HouseholdStatus.GENERAL.value,
     )
-    try:
-        households.check_household_shape(data)
-    except DomainError as error:
-        return None, [Problem(head.line, error.message)]
+    problems += [
+        Problem(head.line, error.message)
+        for error in households.household_shape_problems(data)
+        if error.field != "status"  # an unknown status is reported above, in the roster's words
+    ]
+    members = [member for _, member in entries]
+    if problems or None in members:
+        return None, problems
     ordered = sorted(members, key=lambda m: m.relation != Relation.HEAD)
     return PlannedHousehold(data, group.name, ordered, [r.line for r in rows]), []
 
 
-def _member(row: RosterRow) -> tuple[MemberInput | None, Problem | None]:
+def _member(row: RosterRow) -> tuple[MemberInput | None, list[Problem]]:
+    """The member of one row, or None with every problem of the row's own fields."""
+    problems = []
+    reported = set()
+    if missing := [c for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in REQUIRED and not getattr(row, f)]:
+        problems.append(Problem(row.line, str(_l("缺少必填项：%(cols)s")) % {"cols": "、".join(missing)}))
+        reported |= {f for c, f in zip(COLUMNS, _FIELDS, strict=True) if c in missing}
     relation = _RELATIONS.get(row.relation)
-    if relation is None:
-        return None, Problem(row.line, str(_l("无法识别的与户主关系：%(r)s")) % {"r": row.relation})
+    if relation is None and row.relation:
+        problems.append(Problem(row.line, str(_l("无法识别的与户主关系：%(r)s")) % {"r": row.relation}))
+        reported.add("relation")
     gender = _GENDERS.get(row.gender)
-    if gender is None:
-        return None, Problem(row.line, str(_l("性别只能填“男”或“女”。")))
+    if gender is None and row.gender:
+        problems.append(Problem(row.line, str(_l("性别只能填“男”或“女”。"))))
+        reported.add("gender")
     birth_year = None
     if row.birth_year:
-        if not row.birth_year.isdigit():
-            return None, Problem(row.line, str(_l("出生年份应为四位数字。")))
-        birth_year = int(row.birth_year)
-    member = MemberInput(name=row.name, relation=relation, gender=gender, birth_year=birth_year)
-    try:
-        households.check_member(member)
-    except DomainError as error:
-        return None, Problem(row.line, error.message)
-    return member, None
+        if row.birth_year.isdigit():
+            birth_year = int(row.birth_year)
+        else:
+            problems.append(Problem(row.line, str(_l("出生年份应为四位数字。"))))
+            reported.add("birth_year")
+    member = MemberInput(name=row.name, relation=relation or "", gender=gender or "", birth_year=birth_year)
+    problems += [
+        Problem(row.line, error.message)
+        for error in households.member_problems(member)
+        if error.field not in reported
+    ]
+    return (None if problems else member), problems
 
 
 def _xlsx_rows(data: bytes, *, max_unpacked: int):
@@ -353,18 +400,36 @@ def _xlsx_rows(data: bytes, *, max_unpacked: int):
 _XLSX_BROKEN = (BadZipFile, InvalidFileException, KeyError, IndexError, ValueError, OSError, ParseError)
 
 
+#: Said of a CSV whose bytes are neither UTF-8 nor GB18030, or decode to no column we know.
+_UNKNOWN_ENCODING = _l(
+    "文件编码无法识别，请另存为 UTF-8 编码的 CSV（Excel 中选“CSV UTF-8”），或上传 .xlsx 文件。"
+)
+
+
 def _csv_rows(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):
+    """The rows of a CSV in UTF-8 (with or without BOM) or GB18030 (what Excel writes on a Chinese PC).
+
+    Any byte string of a Big5 file (traditional Chinese) is also valid GB18030, only meaning other
+    characters: such a file decodes, but into a header naming none of the roster's columns. A header
+    like that, in a file that is not UTF-8, is reported as the encoding problem it is, not as missing
+    columns.
+    """
+    try:
+        text, guessed = data.decode("utf-8-sig"), False
+    except UnicodeDecodeError:
         try:
-            text = data.decode(encoding)
-            break
+            text, guessed = data.decode("gb18030"), True
         except UnicodeDecodeError:
-            continue
-    else:
-        raise UnreadableFile(_l("无法识别文件编码，请另存为 UTF-8 的 CSV。"))
+            raise UnreadableFile(_UNKNOWN_ENCODING) from None
     if "\x00" in text:
         raise UnreadableFile(_l("这不是文本格式的 CSV 文件。"))
-    return ([csv_text(cell) for cell in row[:MAX_COLUMNS]] for row in csv.reader(io.StringIO(text)))
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None:
+        return iter(())
+    if guessed and not {csv_text(cell).strip() for cell in header} & set(COLUMNS):
+        raise UnreadableFile(_UNKNOWN_ENCODING)
+    return ([csv_text(cell) for cell in row[:MAX_COLUMNS]] for row in itertools.chain([header], rows))
 
 
 def _column_positions(header) -> list[int | None]:

@@ -191,6 +191,19 @@ def import_upload():
     return render_template("households/import.html", form=form, village=village, columns=spreadsheets.COLUMNS)
 
 
+@bp.get("/import/template.xlsx")
+@require(Permission.HOUSEHOLD_WRITE)
+def import_template():
+    """A roster to fill in: the columns in order and one example row that imports as it is."""
+    village = working_village()
+    return send_file(
+        spreadsheets.roster_template(db.session, village_id=village.id),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{village.code}-roster-template.xlsx",
+    )
+
+
 @bp.get("/import/<upload>")
 @require(Permission.HOUSEHOLD_WRITE)
 def import_preview(upload: str):

@@ -11,7 +11,7 @@ page reads the same without it).
 from datetime import timedelta
 from functools import partial
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -25,7 +25,7 @@ from lovemart.services.errors import NotFound
 from lovemart.services.points import VILLAGE_TIMEZONE
 from lovemart.web.forms import submit
 from lovemart.web.photos import store_upload
-from lovemart.web.villager import card_lookup_limit, enter, invalid, private, villager_page
+from lovemart.web.villager import card_lookup_limit, enter, invalid, large_print, private, villager_page
 
 bp = Blueprint("public", __name__)
 bp.after_request(private)  # also on the answers that never reach a view: 429, CSRF refusals
@@ -52,7 +52,7 @@ def scan(token: str):
 @bp.get("/me")
 @villager_page
 def card(card: Card):
-    big = request.args.get("big") == "1"
+    big = large_print()
     view = accounts.villager_view(
         db.session,
         card,
@@ -90,7 +90,7 @@ def goods(card: Card):
     """The shop's goods with their points prices, so a household can plan what to redeem."""
     products = inventory.catalogue(db.session, village_id=card.village_id)
     zones = inventory.zones(db.session, village_id=card.village_id)
-    return render_template("public/goods.html", zones=zones, products=products, big=False)
+    return render_template("public/goods.html", zones=zones, products=products)
 
 
 @bp.errorhandler(429)

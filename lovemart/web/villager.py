@@ -7,17 +7,23 @@ which reads the cookie, looks the card up again (a card reported lost stops work
 session to the card's village and hands the card to the view. The cookie expires `VILLAGER_SESSION_SECONDS`
 after the last page viewed; then the villager scans the card again.
 
-These pages are built to give nothing away: an unknown, lost or recovered card, a missing or expired
+These pages are built to give nothing away: an unknown, lost or recovered card, a missing or forged
 cookie all get the same page after the same single lookup; lookups are rate limited per address; responses
-are never cached and carry a CSP that allows no script at all.
+are never cached and carry a CSP that allows no script at all. The one exception is a session that timed
+out on this phone: the scan also leaves a marker cookie (no token in it) that outlives the session, so a
+villager coming back later is asked kindly to scan the card again (`scan_again`) instead of reading that
+the card is lost or recovered. The marker says only that this phone scanned some card once.
+
+Large print (长辈版) is a choice the phone keeps: `?big=1` on any villager page turns it on, `?big=0` off,
+in a cookie of its own under `/me`; `large_print()` is the answer for the current request.
 """
 
 import re
 from collections.abc import Callable
 from functools import wraps
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import current_app, g, make_response, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from lovemart.authz import public
 from lovemart.db import db
@@ -28,6 +34,12 @@ from lovemart.services import cards
 
 COOKIE = "lovemart_card"
 COOKIE_PATH = "/me"
+#: Left by the scan, without the token: "this phone had a session", for the kind page once it timed out.
+SCANNED_COOKIE = "lovemart_scanned"
+SCANNED_SECONDS = 90 * 24 * 3600
+#: 长辈版 chosen on this phone.
+LARGE_PRINT_COOKIE = "lovemart_big"
+LARGE_PRINT_SECONDS = 365 * 24 * 3600
 
 #: What `cards` issues (`secrets.token_urlsafe`), with room to spare.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -61,6 +73,7 @@ def enter(token: str):
         return invalid()
     response = redirect(url_for("public.card"), code=303)
     _set_cookie(response, token)
+    _set_plain_cookie(response, SCANNED_COOKIE, "1", SCANNED_SECONDS)
     return private(response)
 
 
@@ -71,12 +84,20 @@ def villager_page(view: Callable) -> Callable:
     @public
     @wraps(view)
     def wrapped(*args, **kwargs):
-        token = _cookie_token()
+        token, expired = _cookie_token()
         found = active_card(token) if token else None
         if found is None:
+            if expired or (token is None and request.cookies.get(SCANNED_COOKIE)):
+                return scan_again()
             return invalid()
+        g.large_print = large_print()
         response = make_response(view(*args, card=found, **kwargs))
         _set_cookie(response, token)  # sliding expiry: the clock restarts with every page
+        choice = request.args.get("big")
+        if choice == "1":
+            _set_plain_cookie(response, LARGE_PRINT_COOKIE, "1", LARGE_PRINT_SECONDS)
+        elif choice == "0" and LARGE_PRINT_COOKIE in request.cookies:
+            response.delete_cookie(LARGE_PRINT_COOKIE, path=COOKIE_PATH)
         return private(response)
 
     return wrapped
@@ -99,6 +120,19 @@ def invalid():
     return private(make_response(render_template("public/invalid.html"), 404))
 
 
+def scan_again():
+    """The villager's session on this phone timed out: a kind word, and how to open the page again."""
+    return private(make_response(render_template("public/scan_again.html"), 401))
+
+
+def large_print() -> bool:
+    """Whether this request shows 长辈版: `?big=1` / `?big=0` if given, else the phone's kept choice."""
+    choice = request.args.get("big")
+    if choice in ("0", "1"):
+        return choice == "1"
+    return request.cookies.get(LARGE_PRINT_COOKIE) == "1"
+
+
 def private(response):
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -108,15 +142,18 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="villager-card")
 
 
-def _cookie_token() -> str | None:
+def _cookie_token() -> tuple[str | None, bool]:
+    """The card token in the cookie, or None; and whether a genuine cookie was there but timed out."""
     value = request.cookies.get(COOKIE)
     if not value:
-        return None
+        return None, False
     try:
         token = _serializer().loads(value, max_age=current_app.config["VILLAGER_SESSION_SECONDS"])
-    except BadSignature:  # includes SignatureExpired
-        return None
-    return token if isinstance(token, str) else None
+    except SignatureExpired:  # ours, only too old
+        return None, True
+    except BadSignature:
+        return None, False
+    return (token if isinstance(token, str) else None), False
 
 
 def _set_cookie(response, token: str) -> None:
@@ -129,4 +166,17 @@ def _set_cookie(response, token: str) -> None:
         secure=config.get("SESSION_COOKIE_SECURE", False),
         httponly=True,
         samesite="Lax",  # the scan is a navigation from the camera app: Strict would drop the cookie
+    )
+
+
+def _set_plain_cookie(response, name: str, value: str, max_age: int) -> None:
+    """A cookie under `/me` holding no credential (the scan marker, the large-print choice)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+        samesite="Lax",
     )

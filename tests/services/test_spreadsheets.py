@@ -249,8 +249,8 @@ def test_plan_lists_every_bad_row_with_line_and_reason(session, filename, encode
     assert [p.line for p in checked.problems] == [line for line, _ in EXPECTED_PROBLEMS]
     for problem, (_, expected) in zip(checked.problems, EXPECTED_PROBLEMS, strict=True):
         assert problem.message.startswith(expected), problem
-    # households whose own rows are all fine are still planned (100 without its nameless member)
-    assert [h.data.number for h in checked.households] == ["100", "113"]
+    # households whose rows are all fine are still planned (not 100: its member on line 3 has no name)
+    assert [h.data.number for h in checked.households] == ["113"]
 
 
 def test_import_with_a_bad_row_raises_and_writes_nothing(session):
@@ -276,6 +276,53 @@ def test_one_bad_row_among_good_ones_rejects_the_whole_file(session):
         do_import(session, village_id, "r.csv", csv_bytes(rows))
     assert rejected.value.problems == [Problem(9, "出生年份应为四位数字。")]
     assert counts(session) == before
+
+
+def test_every_problem_of_every_row_is_listed_not_only_the_first(session):
+    village_id = make_village("a")
+    rows = [
+        ["001", "九组", "王" * 40, "堂兄", "X", "19.5", "", "电话abc", "特困户"],  # line 2: eight problems
+        ["002", "一组", "", "", "", "1850", "", "", ""],  # line 3: missing values and a birth year
+        ["002", "一组", "李四", "户主", "男", "1970", "", "", ""],  # line 4: fine itself
+    ]
+    checked = plan(session, village_id, "r.csv", csv_bytes(rows))
+    by_line = {}
+    for problem in checked.problems:
+        by_line.setdefault(problem.line, []).append(problem.message)
+    assert by_line[2] == [
+        "无法识别的与户主关系：堂兄",
+        "性别只能填“男”或“女”。",
+        "出生年份应为四位数字。",
+        "姓名最多 32 个字。",
+        "户号 001 没有户主。",
+    ]
+    assert by_line[3][0] == "缺少必填项：姓名、与户主关系、性别"
+    assert by_line[3][1].startswith("出生年份须在 1900 到")
+    assert len(by_line[3]) == 2
+    assert 4 not in by_line and checked.households == []
+
+    # with its head known, a household's own fields are all reported on the head's line
+    rows[0][3] = "户主"
+    checked = plan(session, village_id, "r.csv", csv_bytes(rows[:1]))
+    assert [p.message for p in checked.problems] == [
+        "性别只能填“男”或“女”。",
+        "出生年份应为四位数字。",
+        "姓名最多 32 个字。",
+        "没有名为“九组”的村民小组。",
+        "户类别只能是贫困户、脱贫户或一般户。",
+        "电话号码格式不正确。",
+    ]
+
+
+def test_roster_template_lists_the_columns_and_its_example_imports(session):
+    village_id = make_village("a")
+    template = spreadsheets.roster_template(session, village_id=village_id).getvalue()
+    header, example = read_xlsx(template)
+    assert header == tuple(spreadsheets.COLUMNS)
+    assert example[:5] == ("001", "一组", "王建华", "户主", "男")
+    checked = plan(session, village_id, "template.xlsx", template)
+    assert checked.problems == []
+    assert [(h.data.number, h.group_name, len(h.members)) for h in checked.households] == [("001", "一组", 1)]
 
 
 def test_a_rule_the_plan_did_not_foresee_rolls_back_every_household(session, monkeypatch):
@@ -324,6 +371,17 @@ def _empty_xlsx() -> bytes:
     return xlsx([], header=None)
 
 
+ENCODING = "文件编码无法识别，请另存为 UTF-8 编码的 CSV（Excel 中选“CSV UTF-8”），或上传 .xlsx 文件。"
+#: What a roster's header looks like in traditional Chinese, as a Big5 (Taiwan, Hong Kong) Excel writes it.
+BIG5_HEADER = ["戶號", "村民小組", "姓名", "與戶主關係", "性別", "出生年份", "住址", "電話", "戶類別"]
+
+
+def big5_roster() -> bytes:
+    return csv_bytes(
+        [["001", "一組", "王建華", "戶主", "男", "1970", "", "", ""]], BIG5_HEADER, encoding="big5"
+    )
+
+
 WHOLE_FILE_PROBLEMS = [
     ("roster.xls", xlsx(GOOD_ROWS), "只支持 .xlsx 或 .csv 文件。"),
     ("roster.txt", csv_bytes(GOOD_ROWS), "只支持 .xlsx 或 .csv 文件。"),
@@ -342,7 +400,8 @@ WHOLE_FILE_PROBLEMS = [
     ("truncated.xlsx", xlsx(GOOD_ROWS)[:1500], "无法读取该 Excel 文件，请确认它是 .xlsx 格式。"),
     ("binary.csv", b"\x00\x01\x02\x03" * 100, "这不是文本格式的 CSV 文件。"),
     ("xlsx.csv", xlsx(GOOD_ROWS), None),  # a zip archive named .csv: either sentence below
-    ("latin.csv", b"\xff\xfe\xff" * 10, "无法识别文件编码，请另存为 UTF-8 的 CSV。"),
+    ("latin.csv", b"\xff\xfe\xff" * 10, ENCODING),
+    ("big5.csv", big5_roster(), ENCODING),  # decodes as GB18030 too, into columns nobody knows
 ]
 
 
@@ -356,9 +415,25 @@ def test_unreadable_file_is_one_problem_on_line_zero(filename, data, message):
     assert checked.households == []
     assert problem.line == 0
     if message is None:
-        assert problem.message in ("这不是文本格式的 CSV 文件。", "无法识别文件编码，请另存为 UTF-8 的 CSV。")
+        assert problem.message in ("这不是文本格式的 CSV 文件。", ENCODING)
     else:
         assert problem.message == message
+
+
+def test_big5_roster_is_named_an_encoding_problem_not_missing_columns():
+    data = big5_roster()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    data.decode("gb18030")  # no error: only the header shows the file was misread
+    checked = spreadsheets.plan_roster(None, village_id=1, filename="roster.csv", data=data)
+    assert checked.problems == [Problem(0, ENCODING)]
+    assert "缺少必需的列" not in checked.problems[0].message
+
+
+def test_gb18030_file_with_some_columns_missing_still_names_the_columns():
+    data = csv_bytes([["001", "王建华"]], header=["户号", "姓名"], encoding="gb18030")
+    checked = spreadsheets.plan_roster(None, village_id=1, filename="roster.csv", data=data)
+    assert checked.problems == [Problem(0, "缺少必需的列：与户主关系、性别")]
 
 
 def test_unreadable_files_import_nothing(session):

@@ -245,6 +245,7 @@ NOT_READERS = {
     "photos.store": "stores a file in the village's own part of the file store: writes",
     "spreadsheets.plan_import": "checks a roster against the village's groups and numbers: the file's rows",
     "spreadsheets.plan_roster": "as plan_import, from the uploaded file",
+    "spreadsheets.roster_template": "the village's group names only, through villages.groups",
     "villages.get": "the villages themselves are not village-owned rows",
     "villages.groups": "a village's groups, selected by the village's id itself",
     "villages.many": "the villages themselves are not village-owned rows",

@@ -83,6 +83,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "households.remove_member"): {ADMIN},
     ("GET", "households.import_upload"): {ADMIN},
     ("POST", "households.import_upload"): {ADMIN},
+    ("GET", "households.import_template"): {ADMIN},
     ("GET", "households.import_preview"): {ADMIN},
     ("POST", "households.import_confirm"): {ADMIN},
     ("GET", "photos.show"): READERS,

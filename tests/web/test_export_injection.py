@@ -40,6 +40,7 @@ EXPECTED = {
     "ledger": {"village", "number", "head", "rule", "note", "user"},
     "statement": {"village", "number", "head", "rule", "note", "user"},
     "county": {"village", "township"},
+    "template": {"group"},
 }
 THIS_YEAR = datetime.now(VILLAGE_TIMEZONE).year
 THIS_MONTH = datetime.now(VILLAGE_TIMEZONE).strftime("%Y-%m")
@@ -100,6 +101,7 @@ def exports(login, runner, tmp_path, ids) -> dict[str, bytes]:
     admin, officer = login("a-admin"), login("county")
     downloads = {
         "households": admin.get("/households/export.xlsx"),
+        "template": admin.get("/households/import/template.xlsx"),  # names the village's first group
         "ledger": admin.get(f"/points/ledger.xlsx?year={THIS_YEAR}"),
         "statement": admin.get(f"/statements/{ids['household']}/statement.xlsx"),
         "county": officer.get(f"/county/ranking.xlsx?first={THIS_MONTH}&last={THIS_MONTH}&sort=issued"),
@@ -118,7 +120,13 @@ def test_every_export_route_is_walked(app):
     routes = {
         rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.endswith((".xlsx", ".csv", ".xls"))
     }
-    assert routes == {"households.export", "points.export_ledger", "statements.export", "county.export"}
+    assert routes == {
+        "households.export",
+        "households.import_template",
+        "points.export_ledger",
+        "statements.export",
+        "county.export",
+    }
 
 
 def test_no_export_writes_a_formula_and_text_is_kept_exactly(app, login, runner, tmp_path, hostile):

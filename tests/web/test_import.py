@@ -12,7 +12,7 @@ from lovemart.models import AuditEvent, Household, Member
 from lovemart.services import spreadsheets
 from lovemart.web.photos import file_store
 from tests.factories import make_two_villages
-from tests.rosters import GOOD_ROWS, csv_bytes, xlsx
+from tests.rosters import GOOD_ROWS, csv_bytes, read_xlsx, xlsx
 
 UPLOAD_URL = "/households/import"
 CONFIRM_URL = "/households/import/confirm"
@@ -117,13 +117,14 @@ def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_written(app, login
     token = upload_token(client, xlsx(rows))
     page = client.get(f"{UPLOAD_URL}/{token}").get_data(as_text=True)
 
-    assert "发现 3 处错误，请修改文件后重新上传。未导入任何数据。" in page
+    assert "发现 4 处错误，请修改文件后重新上传。未导入任何数据。" in page
     problems = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]+)</td></tr>', page)
-    assert [line for line, _ in problems] == ["9", "10", "11"]
+    assert [line for line, _ in problems] == ["9", "10", "11"]  # one table row per line of the file
     messages = dict(problems)
     assert "九组" in messages["9"]
     assert "无法识别的与户主关系：堂兄" in messages["10"]
-    assert "户号 004 没有户主" in messages["11"]
+    # every problem of the line, not only its first
+    assert messages["11"] == "性别只能填“男”或“女”。；户号 004 没有户主。"
     assert "确认导入" not in page  # no confirm button for a bad file
     assert counts(app) == before
 
@@ -133,16 +134,54 @@ def test_bad_rows_are_listed_with_line_numbers_and_nothing_is_written(app, login
     )
     assert refused.status_code == 302
     assert refused.headers["Location"].endswith(UPLOAD_URL)
-    assert "导入文件有 3 处错误，未导入任何数据。" in client.get(UPLOAD_URL).get_data(as_text=True)
+    assert "导入文件有 4 处错误，未导入任何数据。" in client.get(UPLOAD_URL).get_data(as_text=True)
     assert counts(app) == before
 
+
+#: A roster saved by a traditional-Chinese (Big5) Excel: valid GB18030 bytes too, meaning other characters.
+BIG5 = csv_bytes(
+    [["001", "一組", "王建華", "戶主", "男", "1970", "", "", ""]],
+    header=["戶號", "村民小組", "姓名", "與戶主關係", "性別", "出生年份", "住址", "電話", "戶類別"],
+    encoding="big5",
+)
 
 UNREADABLE = [
     ("roster.xlsx", b"PK\x03\x04 not really a workbook", "无法读取该 Excel 文件"),
     ("roster.csv", b"", "文件是空的"),
     ("roster.csv", csv_bytes([["1", "王"]], header=["户号", "姓名"]), "缺少必需的列：与户主关系、性别"),
     ("roster.csv", b"\x00\x01\x02binary", "这不是文本格式的 CSV 文件"),
+    ("roster.csv", BIG5, "文件编码无法识别，请另存为 UTF-8 编码的 CSV"),
+    ("roster.csv", b"\xff\xfe\xff\xfe", "文件编码无法识别，请另存为 UTF-8 编码的 CSV"),
 ]
+
+
+def test_big5_file_is_named_an_encoding_problem(app, login, ids):
+    page = upload(login("a-admin"), BIG5, "roster.csv").get_data(as_text=True)
+    assert "文件编码无法识别，请另存为 UTF-8 编码的 CSV（Excel 中选“CSV UTF-8”），或上传 .xlsx 文件。" in page
+    assert "缺少必需的列" not in page
+
+
+def test_template_is_offered_on_the_upload_page_and_passes_the_preview(app, login, ids):
+    client = login("a-admin")
+    page = client.get(UPLOAD_URL).get_data(as_text=True)
+    assert 'href="/households/import/template.xlsx"' in page and "下载模板" in page
+
+    response = client.get("/households/import/template.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "attachment" in response.headers["Content-Disposition"]
+    template = response.get_data()
+    header, example = read_xlsx(template)
+    assert header == tuple(spreadsheets.COLUMNS) and example[2] == "王建华"
+
+    token = upload_token(client, template, "模板.xlsx")
+    preview = client.get(f"{UPLOAD_URL}/{token}").get_data(as_text=True)
+    assert "检查通过：共 1 户、1 人。" in preview and "王建华" in preview
+
+
+@pytest.mark.parametrize("username", ["a-supervisor", "county"])
+def test_template_is_for_those_who_import(login, ids, username):
+    assert login(username).get("/households/import/template.xlsx").status_code == 403
 
 
 def stored_uploads(app) -> list:

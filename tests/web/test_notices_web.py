@@ -241,6 +241,7 @@ def test_a_villager_objects_to_a_line_and_reads_the_supervisors_answer(app, ids,
     waiting = text(client.get("/me/objections"))
     assert "那天我家没人参加劳动" in waiting and "待答复" in waiting and "村里正在核实" in waiting
     assert "已提出异议" in text(client.get("/me/notices"))
+    assert "异议答复" not in text(client.get("/me"))  # nothing answered yet
     with app.app_context():
         (objection,) = db.session.scalars(select(Objection)).all()
         objection_id = objection.id
@@ -265,7 +266,42 @@ def test_a_villager_objects_to_a_line_and_reads_the_supervisors_answer(app, ids,
 
     answer = text(client.get("/me/objections"))
     assert "异议成立" in answer and "村里答复：经核实该户当天未参加，予以冲正" in answer
-    assert "冲正：义务劳动（全天）" in text(page(client, ids["zhang_token"]))
+    me = text(page(client, ids["zhang_token"]))
+    assert "冲正：义务劳动（全天）" in me
+    # /me itself says the objection was answered, and how, above the balance
+    answered = me[me.index("异议答复") : me.index("当前积分")]
+    assert "义务劳动（全天）" in answered and "异议成立" in answered
+    assert "村里答复：经核实该户当天未参加，予以冲正" in answered
+    assert 'href="/me/objections"' in answered
+    assert "异议答复" not in text(page(login("a-supervisor"), ids["li_token"]))  # not another household's
+
+
+def test_me_shows_an_answer_for_a_month_then_only_the_objections_page_does(app, ids, login, client):
+    notice = stored(app, compile_and_publish(login("a-supervisor")))
+    with app.app_context(), unit_of_work() as session:
+        objection = notices.raise_objection(
+            session,
+            village_id=ids["a"],
+            household_id=ids["zhang"],
+            notice_token=notice.token,
+            entry_id=ids["entry"],
+            text="不对",
+        )
+        notices.answer(
+            session,
+            actor=None,
+            village_id=ids["a"],
+            objection_id=objection.id,
+            decision="dismissed",
+            answer="已核实无误",
+        )
+        objection_id = objection.id
+    me = text(page(client, ids["zhang_token"]))
+    assert "异议答复" in me and "异议不成立" in me and "村里答复：已核实无误" in me
+    with app.app_context(), unit_of_work() as session:
+        session.get(Objection, objection_id).answered_at = datetime.now(UTC) - timedelta(days=31)
+    assert "异议答复" not in text(client.get("/me"))
+    assert "村里答复：已核实无误" in text(client.get("/me/objections"))
 
 
 def test_a_villager_cannot_object_to_another_households_line_or_after_the_period(

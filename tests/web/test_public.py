@@ -138,10 +138,48 @@ def test_large_print_mode_shows_fewer_entries_and_links_back(app, client, world)
     html = text(page(client, world["token"], "?big=1"))
     assert '<body class="big">' in html
     assert len(entry_lines(html)) == 5
-    assert 'href="/me">标准版' in html
-    standard = text(page(client, world["token"]))
+    assert 'href="/me?big=0">标准版' in html
+    standard = text(page(client, world["token"], "?big=0"))
     assert '<body class="big">' not in standard
     assert 'href="/me?big=1">长辈版（大字）' in standard
+
+
+def test_large_print_stays_on_once_chosen_until_switched_off(app, client, world):
+    scan(client, world["token"])
+    chosen = client.get("/me?big=1")
+    (kept,) = [c for c in chosen.headers.getlist("Set-Cookie") if c.startswith("lovemart_big=")]
+    assert "Path=/me" in kept and "HttpOnly" in kept and "Max-Age=" in kept
+    # every villager page, without asking again, also after the card is scanned again
+    for path in ("/me", "/me/goods", "/me/apply", "/me/objections", "/me/notices"):
+        assert '<body class="big">' in text(client.get(path)), path
+    scan(client, world["token"])
+    again = client.get("/me")
+    assert '<body class="big">' in text(again) and len(entry_lines(text(again))) <= 5
+    assert not [c for c in again.headers.getlist("Set-Cookie") if c.startswith("lovemart_big=")]
+
+    off = client.get("/me?big=0")
+    assert '<body class="big">' not in text(off)
+    assert any(c.startswith("lovemart_big=;") for c in off.headers.getlist("Set-Cookie"))  # deleted
+    for path in ("/me", "/me/goods"):
+        assert '<body class="big">' not in text(client.get(path)), path
+
+
+def test_every_villager_page_links_to_the_other_language(app, client, world):
+    scan(client, world["token"])
+    for path in ("/me", "/me/goods", "/me/apply", "/me/objections"):
+        assert f'href="/lang/en?next={path}" lang="en">English</a>' in text(client.get(path)), path
+    switched = client.get("/lang/en?next=/me/goods")
+    assert switched.status_code == 302 and switched.headers["Location"].endswith("/me/goods")
+    english = text(client.get("/me/goods"))
+    assert '<html lang="en">' in english
+    assert 'href="/lang/zh_Hans_CN?next=/me/goods" lang="zh-CN">中文</a>' in english
+    client.get("/lang/zh_Hans_CN?next=/me")
+    assert '<html lang="zh-CN">' in text(client.get("/me"))
+
+
+def test_the_invalid_page_never_puts_the_token_in_its_language_link(client, world):
+    html = text(client.get(f"/c/{'u' * 32}"))
+    assert "u" * 32 not in html and 'href="/lang/en?next=/me"' in html
 
 
 def test_page_headers_forbid_caching_and_referrers(client, world):
@@ -228,7 +266,44 @@ def test_a_forged_or_expired_card_cookie_opens_nothing(app, client, world):
     assert client.get("/me").status_code == 404
     scan(client, world["token"])
     app.config["VILLAGER_SESSION_SECONDS"] = -1  # every cookie issued so far is now too old
-    assert client.get("/me").status_code == 404
+    response = client.get("/me")
+    assert response.status_code == 401 and "张三" not in text(response)
+
+
+SCAN_AGAIN = "请重新扫描积分卡上的二维码"
+
+
+def test_a_timed_out_session_asks_kindly_to_scan_again(app, client, world):
+    scan(client, world["token"])
+    app.config["VILLAGER_SESSION_SECONDS"] = -1  # the server's clock ran out: the cookie is still there
+    for path in ("/me", "/me/goods", "/me/objections"):
+        response = client.get(path)
+        html = text(response)
+        assert response.status_code == 401, path
+        assert "请重新扫码" in html and SCAN_AGAIN in html
+        assert INVALID not in html and "已挂失" not in html and "张三" not in html
+        assert response.headers["Cache-Control"] == "no-store"
+    app.config["VILLAGER_SESSION_SECONDS"] = 30 * 60
+
+    # the phone's browser dropped the card cookie at its max-age: the scan's marker remains
+    phone = scan(app.test_client(), world["token"])
+    marker = phone.get(f"/c/{world['token']}").headers.getlist("Set-Cookie")
+    assert any(c.startswith("lovemart_scanned=1;") and "Path=/me" in c for c in marker)
+    assert not any(world["token"] in c for c in marker if c.startswith("lovemart_scanned"))
+    phone.delete_cookie("lovemart_card", path="/me")
+    response = phone.get("/me")
+    assert response.status_code == 401 and SCAN_AGAIN in text(response)
+
+    # scanning again opens the page
+    assert "张三" in text(page(phone, world["token"]))
+
+
+def test_a_phone_that_never_scanned_and_a_lost_card_still_get_the_invalid_page(app, client, world):
+    assert INVALID in text(client.get("/me"))  # no cookie at all
+    phone = scan(app.test_client(), world["token"])
+    _kill(app, world, "lost")
+    response = phone.get("/me")  # a live session of a card reported lost meanwhile
+    assert response.status_code == 404 and INVALID in text(response) and "请重新扫码" not in text(response)
 
 
 def test_reissued_card_opens_the_same_account(app, client, world):
@@ -277,6 +352,57 @@ def test_applying_under_another_villages_rule_is_refused(app, client, world):
     assert response.status_code == 200
     assert "不是有效的选择" in text(response)
     assert claim_count(app) == 0
+
+
+# --- redemptions -------------------------------------------------------------------------------------
+
+
+def redeem(village_id, lines: dict[int, int], key: str):
+    from lovemart.services import redemptions
+
+    with unit_of_work() as session:
+        redemptions.redeem(
+            session,
+            actor=None,
+            village_id=village_id,
+            card_number="A00001",
+            lines=[redemptions.CartLine(product, quantity) for product, quantity in lines.items()],
+            idempotency_key=key,
+        )
+
+
+def test_each_redemption_shows_the_goods_taken(app, client, world):
+    from tests.shop_helpers import make_product
+
+    with app.app_context():
+        rice = make_product(world["a"], "大米", 10, stock=20)
+        oil = make_product(world["a"], "食用油", 15, stock=20)
+        soap = make_product(world["a"], "肥皂", 2, stock=20, zone="洗化区")
+        redeem(world["a"], {rice: 2, oil: 1}, "r1")
+        redeem(world["a"], {soap: 3}, "r2")
+    lines = entry_lines(text(page(client, world["token"])))
+    assert lines[0].endswith("|兑换|肥皂 × 3|-6")
+    assert lines[1].endswith("|兑换|大米 × 2、食用油 × 1|-35")
+    assert lines[2].endswith("|基础积分|+100")
+
+
+def test_goods_of_redemptions_cost_one_statement_however_many(app, client, world, query_counter):
+    from tests.shop_helpers import make_product
+
+    with app.app_context():
+        rice = make_product(world["a"], "大米", 1, stock=100)
+        redeem(world["a"], {rice: 1}, "first")
+    scan(client, world["token"])
+    with query_counter() as one:
+        assert "大米 × 1" in text(client.get("/me"))
+    with app.app_context():
+        for n in range(8):
+            redeem(world["a"], {rice: n + 1}, f"more-{n}")
+    with query_counter() as nine:
+        html = text(client.get("/me"))
+    assert "大米 × 8" in html and len(entry_lines(html)) == 9 + 1
+    assert len(one) == len(nine)
+    assert sum("redemption_lines" in sql for sql in nine) == 1
 
 
 # --- cost ----------------------------------------------------------------------------------------------

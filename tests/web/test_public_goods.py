@@ -30,3 +30,15 @@ def test_goods_page_shows_only_the_cards_village(app, client, session):
     _, token = carded_household(a)
     make_product(b, "别村的油", 40, stock=3)
     assert "别村的油" not in page(client, token, "/goods").get_data(as_text=True)
+
+
+def test_goods_page_says_so_when_the_shop_has_nothing_yet(app, client, session):
+    village_id = points_village()
+    _, token = carded_household(village_id)
+    response = page(client, token, "/goods")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "超市还没有上架商品。" in text and "上架后会显示在这里" in text
+    assert "<h2>" not in text  # no empty zone headings (the village has its six zones)
+    make_product(village_id, "大米", 30)
+    assert "超市还没有上架商品。" not in page(client, token, "/goods").get_data(as_text=True)
