@@ -29,6 +29,7 @@ def index():
         actor_id=int(person) if person.isdigit() else None,
         system_only=person == SYSTEM,
         kind=form.kind.data or None,
+        tag=(form.action.data or None) if valid else None,
         first=form.first.data if valid else None,
         last=form.last.data if valid else None,
     )
