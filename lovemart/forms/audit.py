@@ -5,6 +5,7 @@ from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from lovemart.forms.base import SearchForm, options
+from lovemart.services.audit import ACTION_NAMES
 from lovemart.services.audit_log import KINDS
 
 SYSTEM = "system"
@@ -14,6 +15,12 @@ class AuditFilterForm(SearchForm):
     person = SelectField(_l("人员"), validators=[Optional()])
     kind = SelectField(
         _l("类别"), choices=options([("", _l("全部类别")), *KINDS.items()]), validators=[Optional()]
+    )
+    #: One action, by the same Chinese names the log shows.
+    action = SelectField(
+        _l("操作"),
+        choices=options([("", _l("全部操作")), *((tag.value, name) for tag, name in ACTION_NAMES.items())]),
+        validators=[Optional()],
     )
     first = DateField(_l("从"), validators=[Optional()])
     last = DateField(_l("到"), validators=[Optional()])

@@ -37,6 +37,8 @@ class LogFilter:
     #: The actions of no person (the system: imports, the demo loader, settling notices).
     system_only: bool = False
     kind: str | None = None
+    #: One tag's rows (`AuditTag` value).
+    tag: str | None = None
     first: date | None = None
     last: date | None = None
 
@@ -51,6 +53,8 @@ def events(
         stmt = stmt.where(AuditEvent.actor_id == filters.actor_id)
     if filters.kind in KINDS:
         stmt = stmt.where(AuditEvent.tag.startswith(f"{filters.kind}:"))
+    if filters.tag:
+        stmt = stmt.where(AuditEvent.tag == filters.tag)
     start, end = local_day_bounds(filters.first, filters.last)
     if start is not None:
         stmt = stmt.where(AuditEvent.created_at >= start)

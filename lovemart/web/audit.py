@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from lovemart.authz import Permission, require
 from lovemart.db import db, utcnow
 from lovemart.forms.audit import SYSTEM, AuditFilterForm, PeriodForm
-from lovemart.services import activity, audit_log, signals
+from lovemart.services import activity, audit_log, audit_names, signals
 from lovemart.services.audit_log import LogFilter
 from lovemart.services.inventory import today
 from lovemart.web.context import working_village
@@ -29,15 +29,15 @@ def index():
         actor_id=int(person) if person.isdigit() else None,
         system_only=person == SYSTEM,
         kind=form.kind.data or None,
+        tag=(form.action.data or None) if valid else None,
         first=form.first.data if valid else None,
         last=form.last.data if valid else None,
     )
     page = audit_log.events(
         db.session, village_id=village.id, filters=filters, page=request.args.get("page", 1, type=int)
     )
-    return render_template(
-        "audit/index.html", village=village, form=form, page=page, kind_of=audit_log.kind_of
-    )
+    lines = audit_names.describe(db.session, village_id=village.id, events=page.items)
+    return render_template("audit/index.html", village=village, form=form, page=page, lines=lines)
 
 
 @bp.get("/<int:event_id>")
@@ -45,12 +45,8 @@ def index():
 def event(event_id: int):
     village = working_village()
     found = audit_log.event(db.session, village_id=village.id, event_id=event_id)
-    return render_template(
-        "audit/event.html",
-        event=found,
-        kind=audit_log.kind_of(found.tag),
-        changes=audit_log.changes(found.data),
-    )
+    (line,) = audit_names.describe(db.session, village_id=village.id, events=[found], detail=True)
+    return render_template("audit/event.html", line=line)
 
 
 @bp.get("/signals")

@@ -226,6 +226,9 @@ READERS = {
 #: Services that take a village but neither list nor get its rows, each with why it is not in `READERS`.
 NOT_READERS = {
     "audit.record": "writes the audit row (the writers' tests check it)",
+    "audit_names.describe": "names rows already read for the village; its resolving names no other "
+    "village's object (tests/services/test_audit_names.py)",
+    "audit_names.resolve": "proven to name no other village's object (tests/services/test_audit_names.py)",
     "idempotency.replayed": "looks across villages on purpose (a key is unique across them) and refuses "
     "another village's key (tests/services/test_idempotency.py)",
     "inventory.create_default_zones": "a new village's zones: writes",
