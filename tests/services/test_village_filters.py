@@ -25,7 +25,7 @@ from sqlalchemy import event, func, select
 
 from lovemart import scope
 from lovemart.db import db, utcnow
-from lovemart.models import AuditEvent, LedgerEntry, PointsAccount
+from lovemart.models import AuditEvent, Household, LedgerEntry, PointsAccount
 from lovemart.models.points import ClaimStatus
 from lovemart.models.scoped import VillageScoped
 from lovemart.services import (
@@ -177,6 +177,12 @@ READERS = {
         _refused_or(lambda: inspections.group_households(s, village_id=m.village, group_id=t.groups[0]))
         + inspections.group_households(s, village_id=m.village, group_id=None)
     ),
+    "cards.active_numbers": lambda s, m, t: [  # the households whose numbers came back
+        s.get(Household, household_id)
+        for household_id in cards.active_numbers(
+            s, village_id=m.village, household_ids=[m.household, t.household]
+        )
+    ],
     "inventory.products_by_id": lambda s, m, t: inventory.products_by_id(
         s, village_id=m.village, ids=[m.product, t.product]
     ),
