@@ -17,8 +17,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from lovemart.authz import Role
-from lovemart.db import db, unit_of_work
-from lovemart.models import ApiToken, AuditEvent, User
+from lovemart.db import db, unit_of_work, utcnow
+from lovemart.models import ApiToken, AuditEvent, Product, User
 from lovemart.models.households import Gender, Relation
 from lovemart.services import (
     cards,
@@ -27,6 +27,7 @@ from lovemart.services import (
     inspections,
     inventory,
     notices,
+    offline,
     photos,
     points,
     redemptions,
@@ -40,6 +41,7 @@ from lovemart.services.filestore import DatabaseStore
 from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.inspections import CHECK_COLUMNS, InspectionInput, RoundResult
 from lovemart.services.inventory import ProductInput, StockInLine
+from lovemart.services.offline import OfflineRecord
 from lovemart.services.redemptions import CartLine
 from lovemart.services.rules import RuleInput
 from lovemart.services.totals import VILLAGE_TIMEZONE
@@ -420,6 +422,44 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
         redemptions.cancel, tag=T.REDEMPTION_CANCEL, subject="Redemption", at=v.village, actor=admin,
         village_id=v.village, redemption_id=v.returned, reason=f"{mark}退货",
         also=[(points.append_reversal, T.LEDGER_ENTRY_REVERSE, "LedgerEntry", None, admin)],
+    )  # fmt: skip
+
+    # -- the offline counter: one booked, three pending (two then settled), a gap at 3 ------------------
+    v.device = a(
+        offline.register_device, tag=T.COUNTER_DEVICE_REGISTER, subject="CounterDevice", at=v.village,
+        actor=admin, village_id=v.village, name=f"{mark}柜台手机",
+    )  # fmt: skip
+    a(
+        offline.set_offline, tag=T.COUNTER_DEVICE_UPDATE, subject="CounterDevice", at=v.village, actor=admin,
+        village_id=v.village, device_id=v.device, enabled=True,
+    )  # fmt: skip
+    price = db.session.get(Product, v.product).points_price
+    db.session.rollback()
+    taken = utcnow()
+
+    def offline_sale(seq: int, card: str, total: int, tag, skew: int = 0, also=()) -> int:
+        record = OfflineRecord(
+            seq, f"{code}-offline-{seq}", card, [CartLine(v.product, 1)], total, f"{mark}离线-{seq}", taken,
+            taken, 0,
+        )  # fmt: skip
+        return a(
+            offline.apply, tag=tag, subject="OfflineRedemption", at=v.village, actor=admin, also=also,
+            village_id=v.village, device_id=v.device, record=record, skew_seconds=skew,
+        )  # fmt: skip
+
+    booked = [(redemptions.redeem, T.REDEMPTION_CREATE, "Redemption", None, admin)]
+    v.offline = offline_sale(1, v.card_number, price, T.OFFLINE_APPLY, also=booked)
+    v.repriced = offline_sale(2, v.card_number, price + 1, T.OFFLINE_PENDING)
+    v.unknown_card = offline_sale(4, f"{code}-NOPE", price, T.OFFLINE_PENDING, skew=600)
+    v.waiting = offline_sale(5, f"{code}-NOPE", price, T.OFFLINE_PENDING)
+    a(
+        offline.settle, tag=T.OFFLINE_ACCEPT, subject="OfflineRedemption", at=v.village, actor=supervisor,
+        village_id=v.village, record_id=v.repriced, accept=True, reason=f"{mark}调价前已拿走",
+        also=[(redemptions.redeem, T.REDEMPTION_CREATE, "Redemption", None, supervisor)],
+    )  # fmt: skip
+    a(
+        offline.settle, tag=T.OFFLINE_RECOVER, subject="OfflineRedemption", at=v.village, actor=supervisor,
+        village_id=v.village, record_id=v.unknown_card, accept=False, reason=f"{mark}已退回",
     )  # fmt: skip
 
     # -- wishes ------------------------------------------------------------------------------------------

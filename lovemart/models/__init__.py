@@ -9,6 +9,7 @@ from lovemart.models.households import Household, HouseholdStatus, Member
 from lovemart.models.inspections import Inspection
 from lovemart.models.inventory import Product, StockMovement, Stocktake, StocktakeLine, Zone
 from lovemart.models.notices import Notice, Objection
+from lovemart.models.offline import CounterDevice, OfflineRedemption
 from lovemart.models.points import LedgerBook, LedgerEntry, PointsAccount, PointsClaim
 from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "Card",
     "Checkpoint",
+    "CounterDevice",
     "County",
     "Donation",
     "Donor",
@@ -36,6 +38,7 @@ __all__ = [
     "Member",
     "Notice",
     "Objection",
+    "OfflineRedemption",
     "PointsAccount",
     "PointsClaim",
     "Product",

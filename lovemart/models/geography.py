@@ -37,6 +37,7 @@ class Village(Base):
         CheckConstraint("code <> ''", name="code_not_empty"),
         CheckConstraint("notice_days BETWEEN 1 AND 60", name="notice_days_in_range"),
         CheckConstraint("quiet_days BETWEEN 14 AND 365", name="quiet_days_in_range"),
+        CheckConstraint("offline_cap_points >= 0", name="offline_cap_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +53,8 @@ class Village(Base):
     notice_days: Mapped[int] = mapped_column(default=7, server_default="7")
     #: A household whose last ledger entry is older than this many days is named as quiet (冷清提醒).
     quiet_days: Mapped[int] = mapped_column(default=60, server_default="60")
+    #: The most one household may spend at an offline counter from one snapshot of balances (0: none).
+    offline_cap_points: Mapped[int] = mapped_column(default=100, server_default="100")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     township: Mapped[Township] = relationship(back_populates="villages")

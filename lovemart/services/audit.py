@@ -21,6 +21,8 @@ class AuditTag(StrEnum):
     CLAIM_CREATE = "points:claim:create"
     CLAIM_DECLINE = "points:claim:decline"
     CLAIM_REJECT = "points:claim:reject"
+    COUNTER_DEVICE_REGISTER = "shop:counter-device:register"
+    COUNTER_DEVICE_UPDATE = "shop:counter-device:update"
     DONATION_RECORD = "shop:donation:record"
     DONOR_SAVE = "shop:donor:save"
     FUND_CREATE = "shop:fund:create"
@@ -40,6 +42,10 @@ class AuditTag(StrEnum):
     NOTICE_SETTLE = "notice:notice:settle"
     OBJECTION_ANSWER = "notice:objection:answer"
     OBJECTION_RAISE = "notice:objection:raise"
+    OFFLINE_ACCEPT = "shop:offline-redemption:accept"
+    OFFLINE_APPLY = "shop:offline-redemption:apply"
+    OFFLINE_PENDING = "shop:offline-redemption:pending"
+    OFFLINE_RECOVER = "shop:offline-redemption:recover"
     PRODUCT_CREATE = "shop:product:create"
     PRODUCT_UPDATE = "shop:product:update"
     PURCHASE_RECORD = "shop:purchase:record"
@@ -76,6 +82,8 @@ ACTION_NAMES = {
     AuditTag.CLAIM_CREATE: _l("提交积分申报"),
     AuditTag.CLAIM_DECLINE: _l("退回积分申报"),
     AuditTag.CLAIM_REJECT: _l("驳回积分申报"),
+    AuditTag.COUNTER_DEVICE_REGISTER: _l("登记柜台设备"),
+    AuditTag.COUNTER_DEVICE_UPDATE: _l("修改柜台设备"),
     AuditTag.DONATION_RECORD: _l("登记捐赠"),
     AuditTag.DONOR_SAVE: _l("保存捐赠方"),
     AuditTag.FUND_CREATE: _l("新建资金"),
@@ -95,6 +103,10 @@ ACTION_NAMES = {
     AuditTag.NOTICE_SETTLE: _l("公示期满结算"),
     AuditTag.OBJECTION_ANSWER: _l("答复异议"),
     AuditTag.OBJECTION_RAISE: _l("提出异议"),
+    AuditTag.OFFLINE_ACCEPT: _l("准予离线兑换入账"),
+    AuditTag.OFFLINE_APPLY: _l("离线兑换入账"),
+    AuditTag.OFFLINE_PENDING: _l("离线兑换待处理"),
+    AuditTag.OFFLINE_RECOVER: _l("离线兑换已追回"),
     AuditTag.PRODUCT_CREATE: _l("新建商品"),
     AuditTag.PRODUCT_UPDATE: _l("修改商品"),
     AuditTag.PURCHASE_RECORD: _l("登记采购"),

@@ -23,6 +23,7 @@ from lovemart.models.households import Household, Member, Relation
 from lovemart.models.inspections import Inspection
 from lovemart.models.inventory import Product, StockMovement, Stocktake, Zone
 from lovemart.models.notices import Notice, Objection
+from lovemart.models.offline import CounterDevice, OfflineRedemption
 from lovemart.models.points import LedgerEntry, PointsAccount, PointsClaim
 from lovemart.models.redemptions import Redemption
 from lovemart.models.rules import Rule
@@ -37,6 +38,7 @@ TYPE_NAMES = {
     "Card": _l("积分卡"),
     "Donation": _l("捐赠"),
     "Donor": _l("捐赠方"),
+    "CounterDevice": _l("柜台设备"),
     "Fund": _l("资金"),
     "FundMovement": _l("资金流水"),
     "Household": _l("农户"),
@@ -45,6 +47,7 @@ TYPE_NAMES = {
     "Member": _l("家庭成员"),
     "Notice": _l("公示"),
     "Objection": _l("异议"),
+    "OfflineRedemption": _l("离线兑换"),
     "PointsAccount": _l("积分账户"),
     "PointsClaim": _l("积分申报"),
     "Product": _l("商品"),
@@ -71,10 +74,13 @@ FIELDS = {
     "barcode": (_l("条码"), None),
     "by": (_l("提出方式"), None),
     "checks": (_l("检查项"), None),
+    "client_at": (_l("设备时间"), None),
+    "clock_skew_seconds": (_l("设备时钟误差（秒）"), None),
     "claim_id": (_l("积分申报"), "PointsClaim"),
     "credited": (_l("入账笔数"), None),
     "days": (_l("公示天数"), None),
     "decision": (_l("决定"), None),
+    "device": (_l("柜台设备"), None),
     "display_name": (_l("姓名"), None),
     "donation_id": (_l("捐赠"), "Donation"),
     "donor": (_l("捐赠方"), None),
@@ -97,11 +103,14 @@ FIELDS = {
     "note": (_l("备注"), None),
     "notice_id": (_l("公示"), "Notice"),
     "number": (_l("编号"), None),
+    "offline_enabled": (_l("允许离线兑换"), None),
     "passed": (_l("合格"), None),
     "period": (_l("公示期"), None),
     "phone": (_l("电话"), None),
     "points": (_l("积分"), None),
     "points_price": (_l("所需积分"), None),
+    "problem": (_l("未能入账的原因"), None),
+    "provisional_no": (_l("离线小票号"), None),
     "product_id": (_l("商品"), "Product"),
     "publicized": (_l("已公示"), None),
     "purchase_id": (_l("采购"), "Purchase"),
@@ -361,6 +370,7 @@ def _villages(session, village_id, ids):
 RESOLVERS = {
     "ApiToken": _tokens,
     "Card": _of_household(Card, _l("积分卡"), Card.number, "cards.show", "card_id"),
+    "CounterDevice": _simple(CounterDevice, CounterDevice.name),
     "Donation": _donations,
     "Donor": _simple(Donor, Donor.name),
     "Fund": _simple(Fund, Fund.name),
@@ -372,6 +382,7 @@ RESOLVERS = {
     ),
     "Member": _of_household(Member, _l("家庭成员"), Member.name),
     "Notice": _notices,
+    "OfflineRedemption": _simple(OfflineRedemption, OfflineRedemption.provisional_no),
     "Objection": _of_household(Objection, _l("异议"), Objection.text, "notices.objection", "objection_id"),
     "PointsClaim": _by_account(PointsClaim, _l("积分申报"), PointsClaim.points),
     "Product": _simple(Product, Product.name, "goods.product", "product_id"),

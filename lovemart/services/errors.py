@@ -167,6 +167,22 @@ class OutOfStock(DomainError):
     template = _l("“%(product)s”库存不足：需要 %(wanted)d，仅剩 %(left)d。")
 
 
+class PriceChanged(DomainError):
+    code = "price_changed"
+    template = _l("价格已变化：当时共 %(then)d 分，按现价共 %(now)d 分。")
+
+
+class OfflineNotAllowed(DomainError):
+    code = "offline_not_allowed"
+    status = 403
+    template = _l("这台设备没有开通离线兑换，请管理员在“柜台设备”中开通。")
+
+
+class OfflineNotPending(DomainError):
+    code = "offline_not_pending"
+    template = _l("这笔离线兑换已经处理过了。")
+
+
 class FundTooLow(DomainError):
     code = "fund_too_low"
     template = _l("资金“%(fund)s”余额不足：需要 %(needed)s 元，余额 %(available)s 元。")

@@ -39,6 +39,7 @@ from lovemart.services.errors import (
     IdempotencyConflict,
     InvalidInput,
     NotFound,
+    PriceChanged,
     RedemptionCancelled,
 )
 
@@ -109,12 +110,17 @@ def redeem(
     lines: list[CartLine],
     idempotency_key: str,
     at: datetime | None = None,
+    expected_total: int | None = None,
+    settling: bool = False,
 ) -> Receipt:
     """Exchange points for goods (`at`: the moment, when it is not now). The same key with the same
-    request returns the first redemption.
+    request returns the first redemption. `expected_total` is what the villager was told (an offline
+    receipt): a different total at today's prices is refused. `settling` books a redemption the supervisor
+    accepted after the goods left the shop: the card's state no longer matters and the balance may go below
+    zero (stock may not).
 
     :raise CardNotActive, HouseholdInactive, AccountFrozen (`points.ensure_usable`), InsufficientPoints,
-        OutOfStock, IdempotencyConflict, InvalidInput:
+        OutOfStock, IdempotencyConflict, InvalidInput, PriceChanged:
     """
     cart = _merged(lines)
     key = (idempotency_key or "").strip()
@@ -134,9 +140,12 @@ def redeem(
     card = connection.execute(_CARD, {"village": village_id, "number": number}).one_or_none()
     if card is None:
         raise NotFound()
-    points.ensure_usable(
-        card_status=card.status, household_active=card.household_active, account_status=card.account_status
-    )
+    if not settling:
+        points.ensure_usable(
+            card_status=card.status,
+            household_active=card.household_active,
+            account_status=card.account_status,
+        )
     products = {
         row.id: row
         for row in connection.execute(
@@ -146,7 +155,9 @@ def redeem(
     if any(line.product_id not in products or not products[line.product_id].active for line in cart):
         raise InvalidInput(_l("有商品已下架或不存在，请刷新页面。"), field="lines")
     total = sum(products[line.product_id].points_price * line.quantity for line in cart)
-    balance_after = points.move_balance(session, card.account_id, -total, allow_negative=False)
+    if expected_total is not None and total != expected_total:
+        raise PriceChanged(then=expected_total, now=total)
+    balance_after = points.move_balance(session, card.account_id, -total, allow_negative=settling)
     receipt_no, created_at = f"{card.card_prefix}-{receipts + 1:06d}", at or utcnow()
     redemption_id = connection.execute(
         _INSERT,

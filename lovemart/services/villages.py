@@ -12,6 +12,9 @@ from lovemart.services import activity, audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, VillageCodeTaken
 
+#: A household's offline allowance above this would be a blank cheque for a lost phone.
+OFFLINE_CAP_MAX = 10_000
+
 
 @dataclass(frozen=True)
 class VillageSettings:
@@ -23,6 +26,8 @@ class VillageSettings:
     notice_days: int = 7
     #: 冷清提醒: a household with no ledger entry for this many days is named on the warnings.
     quiet_days: int = 60
+    #: The most one household may spend at an offline counter from one snapshot of balances (0: none).
+    offline_cap_points: int = 100
 
 
 def get(session: Session, village_id: int) -> Village:
@@ -116,6 +121,7 @@ def create_village(
         credit_after_notice=settings.credit_after_notice,
         notice_days=settings.notice_days,
         quiet_days=settings.quiet_days,
+        offline_cap_points=settings.offline_cap_points,
     )
     session.add(village)
     session.flush()
@@ -147,6 +153,7 @@ def update_settings(
     village.credit_after_notice = settings.credit_after_notice
     village.notice_days = settings.notice_days
     village.quiet_days = settings.quiet_days
+    village.offline_cap_points = settings.offline_cap_points
     session.flush()
     audit.record(
         session,
@@ -186,6 +193,10 @@ def _check_settings(settings: VillageSettings) -> None:
             ),
             field="quiet_days",
         )
+    if not 0 <= settings.offline_cap_points <= OFFLINE_CAP_MAX:
+        raise InvalidInput(
+            _l("离线兑换限额应为 0 到 %(high)d 分。", high=OFFLINE_CAP_MAX), field="offline_cap_points"
+        )
 
 
 def _settings_dict(village: Village) -> dict:
@@ -196,4 +207,5 @@ def _settings_dict(village: Village) -> dict:
         "credit_after_notice": village.credit_after_notice,
         "notice_days": village.notice_days,
         "quiet_days": village.quiet_days,
+        "offline_cap_points": village.offline_cap_points,
     }

@@ -25,7 +25,7 @@ from sqlalchemy import event, func, select
 
 from lovemart import scope
 from lovemart.db import db, utcnow
-from lovemart.models import AuditEvent, Household, LedgerEntry, PointsAccount
+from lovemart.models import AuditEvent, CounterDevice, Household, LedgerEntry, PointsAccount
 from lovemart.models.points import ClaimStatus
 from lovemart.models.scoped import VillageScoped
 from lovemart.services import (
@@ -40,6 +40,7 @@ from lovemart.services import (
     inventory,
     ledger_export,
     notices,
+    offline,
     photos,
     points,
     redemptions,
@@ -147,6 +148,11 @@ READERS = {
         on(notices.open_objection_count),
         on(notices.past_published),
         on(notices.villager_notices, household_id=T("household")),
+        on(offline.devices),
+        on(offline.gaps),
+        on(offline.pending),
+        on(offline.skewed, since=utcnow() - timedelta(days=1)),
+        on(offline.snapshot),
         on(points.account_for_household, household_id=T("household")),
         on(points.entries, filters=EntryFilter()),
         on(points.entry_row, entry_id=T("entry")),
@@ -169,6 +175,12 @@ READERS = {
         on(walls.wishes, statuses=[w.value for w in walls.WishStatus]),
     )
 } | {
+    "offline.get_device": lambda s, m, t: _refused_or(
+        lambda: offline.get_device(s, village_id=m.village, device_id=t.device)
+    ),
+    "offline.device_by_token": lambda s, m, t: offline.device_by_token(
+        s, village_id=m.village, token=s.get(CounterDevice, t.device).token
+    ),
     "donations.goods_lines": lambda s, m, t: (
         donations.goods_lines(s, village_id=m.village, donation_id=t.donation)
         + donations.goods_lines(s, village_id=m.village, purchase_id=t.purchase)
@@ -279,7 +291,7 @@ NOTHING_TO_NAME = {
     "walls.get", "walls.goods_donations", "walls.household_by_number", "inventory.low_stock",
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
     "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
-    "witness.alarms", "activity.participation",
+    "witness.alarms", "activity.participation", "offline.get_device", "offline.device_by_token",
 }  # fmt: skip
 
 
@@ -449,6 +461,7 @@ KEYED = {
     ("objections", "household_id"): "a household's objections to notices read with their village",
     ("points_claims", "notice_id"): "a notice's held claims, the notice read with its village",
     ("redemptions", "idempotency_key"): "a replayed key: unique across villages, the village compared after",
+    ("offline_redemptions", "request_key"): "a replayed key (idempotency.replayed), the village compared",
 }
 
 #: System checks that read every village's books on purpose (`lovemart verify`), by the service function.
