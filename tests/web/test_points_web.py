@@ -477,6 +477,26 @@ def test_batch_needs_a_household_and_a_group_of_the_village(app, admin, ids):
     assert balance(app, ids["hb"]) == 100
 
 
+def test_batch_errors_show_at_the_top_of_the_form_before_the_list(app, admin, ids):
+    """A cadre on a phone sees why nothing was recorded without scrolling past the households: the problem
+    is listed at the top of the form (a link to the field) and again at the top of the field."""
+    award(app, ids["a"], ids["h2"], ids["meeting"])
+    award(app, ids["a"], ids["h2"], ids["meeting"])
+    refusals = [
+        ({"households": [ids["h1"], ids["h2"]], "rule_id": ids["meeting"]}, "本批全部未记入。"),
+        ({"rule_id": ids["labour"]}, "请至少选择一户。"),
+    ]
+    for n, (data, message) in enumerate(refusals):
+        data |= {"group_id": ids["group1"], "request_key": f"top-{n}"}
+        html = admin.post("/points/batch", data=data).get_data(as_text=True)
+        form = html[html.index('<form method="post" novalidate>') :]
+        summary = form[: form.index('name="rule_id"')]  # before the first field of the form
+        assert 'role="alert"' in summary and message in summary
+        assert 'href="#households"' in summary
+        fieldset = form[form.index('<fieldset class="households-pick has-error" id="households">') :]
+        assert fieldset.index(message) < fieldset.index('type="checkbox" name="households"')
+
+
 # ---- reversal -------------------------------------------------------------------------------------------
 
 
