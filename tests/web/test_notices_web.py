@@ -335,6 +335,15 @@ def test_villager_pages_need_the_card(ids, client):
 # ---- 公示后入账 -------------------------------------------------------------------------------------------
 
 
+def test_no_settle_banner_when_nothing_is_held(app, ids, login, monkeypatch):
+    """A village without 公示后入账: its published notices hold nothing, so 结算入账 is never offered."""
+    notice = stored(app, compile_and_publish(login("a-supervisor")))
+    monkeypatch.setattr(notices, "utcnow", lambda: notice.objection_deadline + timedelta(days=1))
+    listing = text(login("a-supervisor").get("/notices/"))
+    assert "各期公示" in listing
+    assert "结算入账" not in listing and "等待入账" not in listing
+
+
 def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_settles(
     app, ids, login, client, monkeypatch
 ):
