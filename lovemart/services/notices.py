@@ -433,8 +433,27 @@ def _reversal_for(session: Session, actor, objection: Objection, reason: str, at
 
 
 def has_due(session: Session, *, village_id: int | None = None, now: datetime | None = None) -> bool:
-    """Whether any published notice passed its deadline and still holds awards: a read, before a write."""
-    return session.scalar(_due(now or utcnow(), village_id).with_only_columns(Notice.id).limit(1)) is not None
+    """Whether 结算入账 has something to do now (a read, before a write): a published notice past its
+    deadline holds an award that settling would credit or drop, one not waiting for the answer to an
+    objection. A notice holding nothing (every notice of a village without 公示后入账) is not due."""
+    waiting = select(Objection.id).where(
+        Objection.claim_id == PointsClaim.id,
+        Objection.village_id == PointsClaim.village_id,
+        Objection.status.in_(_WAITING),
+    )
+    held = select(PointsClaim.id).where(
+        PointsClaim.notice_id == Notice.id,
+        PointsClaim.village_id == Notice.village_id,
+        PointsClaim.status == ClaimStatus.PUBLICIZING.value,
+        ~waiting.exists(),
+    )
+    stmt = _due(now or utcnow(), village_id).with_only_columns(Notice.id).where(held.exists()).limit(1)
+    return session.scalar(stmt) is not None
+
+
+#: An objection to a held award that keeps it from being settled: not answered yet, or upheld (the answer
+#: drops the award).
+_WAITING = (ObjectionStatus.OPEN.value, ObjectionStatus.UPHELD.value)
 
 
 def settle_due(
@@ -476,7 +495,7 @@ def _settle(session: Session, notice: Notice, now: datetime) -> bool:
             select(Objection.claim_id).where(
                 Objection.notice_id == notice.id,
                 Objection.claim_id.is_not(None),
-                Objection.status.in_((ObjectionStatus.OPEN.value, ObjectionStatus.UPHELD.value)),
+                Objection.status.in_(_WAITING),
             )
         )
     )

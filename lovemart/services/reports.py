@@ -53,7 +53,8 @@ METRICS = (
     Metric("issued", _l("发放积分")),
     Metric("issued_per_household", _l("户均发放积分"), digits=1),
     Metric("deducted", _l("扣减积分"), higher_is_better=False),
-    Metric("redeemed", _l("兑换积分")),
+    # 已兑换积分, not 兑换积分: that msgid is a product's points price on the goods pages ("Points price").
+    Metric("redeemed", _l("已兑换积分")),
     Metric("redeemed_per_household", _l("户均兑换积分"), digits=1),
     Metric("redemptions", _l("兑换次数")),
     Metric("redemption_yuan", _l("兑换价值（元）")),
@@ -350,7 +351,7 @@ def export_xlsx(overview: Overview, rows: list[VillageFigures], metric_key: str)
     for row in [*rows, overview.total]:
         sheet.append([row.rank, row.name, row.township, *(_cell(row.values.get(m.key)) for m in METRICS)])
     series = TextSheet(workbook, str(_l("月度")))
-    series.append([str(_l("月份")), str(_l("发放积分")), str(_l("兑换积分"))])
+    series.append([str(_l("月份")), str(_l("发放积分")), str(_l("已兑换积分"))])
     for month, issued, redeemed in overview.series:
         series.append([f"{month:%Y-%m}", issued, redeemed])
     buffer = io.BytesIO()

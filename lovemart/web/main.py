@@ -1,6 +1,15 @@
-"""The signed-in home page, the language switch and the health check."""
+"""The signed-in home page, the language switch, the health check and the site icon."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from sqlalchemy import text
 
 from lovemart.authz import Permission, Role, current_actor, has_permission, public, signed_in
@@ -46,6 +55,14 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session[LOCALE_KEY] = code
     return redirect(safe_path(request.args.get("next")) or url_for("main.index"))
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon():
+    """The site icon (static/favicon.ico) where browsers ask for it by habit: pages link it too, but a
+    browser opening a download or a print dialog still asks /favicon.ico."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon")
 
 
 @bp.get("/healthz")

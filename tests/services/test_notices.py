@@ -537,6 +537,33 @@ def test_a_dismissed_objection_lets_the_held_award_be_credited(session, world, c
     assert not notices.has_due(session, now=notice.objection_deadline)
 
 
+def test_nothing_is_due_to_settle_while_no_award_is_held(session, world, clock):
+    """结算入账 is offered only when settling would credit something: a published notice past its deadline
+    that holds no award (a village without 公示后入账, or awards all answered) is not due."""
+    award(world, "zhang", "labour")  # credited at once: nothing held
+    notice = published_month(world, clock)
+    after = notice.objection_deadline + timedelta(days=1)
+    assert notices.document(notice)["totals"]["held_points"] == 0
+    assert not notices.has_due(session, village_id=world["a"], now=after)
+    assert not notices.has_due(session, now=after)
+
+
+def test_a_held_award_waiting_for_an_answer_is_not_due_until_answered(session, world, clock):
+    hold_awards(world)
+    claim_id = award(world, "zhang", "labour").claim.id
+    notice = published_month(world, clock)
+    objection_id = object_to(world, notice, claim_id=claim_id)
+    after = notice.objection_deadline + timedelta(days=1)
+    assert not notices.has_due(
+        session, village_id=world["a"], now=notice.objection_deadline - timedelta(seconds=1)
+    )
+    assert not notices.has_due(session, village_id=world["a"], now=after)  # settling would do nothing
+    session.rollback()
+    answer(world, objection_id, "dismissed", "已核实属实")
+    assert notices.has_due(session, village_id=world["a"], now=after)
+    assert not notices.has_due(session, village_id=world["b"], now=after)
+
+
 def test_a_held_award_of_a_household_that_left_is_dropped_with_the_reason(session, world, clock):
     hold_awards(world)
     claim_id = award(world, "zhang", "labour").claim.id

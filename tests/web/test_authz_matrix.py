@@ -55,6 +55,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "main.switch_village"): STAFF,
     ("GET", "main.set_language"): EVERYONE,
     ("GET", "main.health"): EVERYONE,
+    ("GET", "main.favicon"): EVERYONE,
     ("GET", "static"): EVERYONE,
     ("GET", "api-docs.openapi_json"): EVERYONE,
     # system administration

@@ -45,6 +45,22 @@ def test_officer_ranks_the_villages_of_the_county(login, county):
     assert "全县合计" in html
 
 
+def test_in_english_the_redeemed_points_are_not_a_price(app, login, county):
+    """兑换积分 is a product's points price on the goods pages; the county's metric is the points redeemed
+    (services/reports.py METRICS): its own msgid, 已兑换积分, and its own English."""
+    officer = login("officer")
+    officer.get("/lang/en")
+    html = officer.get("/county/").get_data(as_text=True)
+    header = html[html.index("<thead>") : html.index("</thead>")]
+    assert ">Points redeemed</a>" in header and "Points price" not in html
+    workbook = load_workbook(io.BytesIO(officer.get("/county/ranking.xlsx").data), read_only=True)
+    assert "Points redeemed" in [cell.value for cell in next(workbook.worksheets[0].iter_rows(min_row=2))]
+    assert [cell.value for cell in next(workbook.worksheets[1].iter_rows())][2] == "Points redeemed"
+    admin = login("a-admin")
+    admin.get("/lang/en")
+    assert "Points price" in admin.get("/goods/").get_data(as_text=True)  # the goods list keeps its price
+
+
 def test_by_default_the_period_ends_with_this_month(login, county):
     html = login("officer").get("/county/?sort=issued").get_data(as_text=True)
     assert f"至 {this_month()}，共 3 个月" in html

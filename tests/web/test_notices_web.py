@@ -119,6 +119,36 @@ def test_the_supervisor_compiles_reviews_publishes_and_prints_the_month(app, ids
     assert re.findall(r"<script(?![^>]*\bsrc=)", sheet) == [] and 'style="' not in sheet  # the CSP's rules
 
 
+def totals(html: str) -> dict[str, str]:
+    """The notice's 本期合计, label → figure."""
+    section = html[html.index('<dl class="notice-totals">') :]
+    section = section[: section.index("</dl>")]
+    return dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", section))
+
+
+def test_the_summary_reads_zero_as_0_deductions_with_a_minus_and_an_empty_roll_as_a_sentence(app, ids, login):
+    client = login("a-supervisor")
+    response = client.post("/notices/compile", data={"month": MONTH, "days": "5", "honour_roll": "y"})
+    notice_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    draft = text(client.get(f"/notices/{notice_id}"))
+    figures = totals(draft)
+    assert (figures["加分"], figures["扣分"], figures["冲正"]) == ("+20", "0", "0")
+    roll = draft[draft.index("黑榜：本期扣分最多") :]
+    roll = roll[: roll.index("</section>")]
+    assert "本期无人扣分。" in roll and "<li>" not in roll and "<ol>" not in roll
+
+    with app.app_context():
+        litter = make_rule(ids["a"], "乱倒垃圾", "deduction", -5)
+        award(ids["a"], ids["li"], litter)
+        db.session.remove()
+    assert client.post(f"/notices/{notice_id}/compile").status_code == 302
+    draft = text(client.get(f"/notices/{notice_id}"))
+    assert totals(draft)["扣分"] == "-5"
+    roll = draft[draft.index("黑榜：本期扣分最多") :]
+    assert re.search(r"<ol><li>0102 李四 <strong>-5</strong></li></ol>", roll)
+    assert "本期无人扣分。" not in draft and "本期无人得分。" not in draft
+
+
 def test_publishing_a_draft_the_books_overtook_is_refused_until_compiled_again(app, ids, login):
     client = login("a-supervisor")
     response = client.post("/notices/compile", data={"month": MONTH, "days": "7"})
@@ -333,6 +363,15 @@ def test_villager_pages_need_the_card(ids, client):
 
 
 # ---- 公示后入账 -------------------------------------------------------------------------------------------
+
+
+def test_no_settle_banner_when_nothing_is_held(app, ids, login, monkeypatch):
+    """A village without 公示后入账: its published notices hold nothing, so 结算入账 is never offered."""
+    notice = stored(app, compile_and_publish(login("a-supervisor")))
+    monkeypatch.setattr(notices, "utcnow", lambda: notice.objection_deadline + timedelta(days=1))
+    listing = text(login("a-supervisor").get("/notices/"))
+    assert "各期公示" in listing
+    assert "结算入账" not in listing and "等待入账" not in listing
 
 
 def test_held_awards_show_on_the_card_and_are_credited_when_the_supervisor_settles(

@@ -357,6 +357,35 @@ def test_evidence_photo_is_stored_and_shown(app, admin, ids):
     assert login_b_cannot_see(app, entry.evidence)
 
 
+def test_an_entry_page_is_titled_with_the_number_of_its_url(app, admin, ids):
+    """/points/entries/<id>: the title and the heading carry the id, the number of the URL and of every link
+    to the entry; the village's own chain position (seq, the ledger export's 序号) is named as such, in the
+    fold, never as "#"."""
+    entry_id = award(app, ids["a"], ids["h1"], ids["labour"])  # after village b's first entry: id ≠ seq
+    (entry,) = entries(app, id=entry_id)
+    assert entry.id != entry.seq
+    html = admin.get(f"/points/entries/{entry.id}").get_data(as_text=True)
+    assert f"<title>积分记录 #{entry.id} · " in html
+    assert f"<h1>积分记录 #{entry.id}</h1>" in html
+    assert f"#{entry.seq}<" not in html and f"#{entry.seq} " not in html
+    assert f"本村第 {entry.seq} 条" in html
+
+
+def test_an_entry_page_keeps_its_hashes_one_click_away(app, admin, ids):
+    """The SHA-256 strings are for checking, not reading: inside a <details> fold (no script), closed."""
+    entry_id = award(app, ids["a"], ids["h1"], ids["labour"])
+    (entry,) = entries(app, id=entry_id)
+    html = admin.get(f"/points/entries/{entry.id}").get_data(as_text=True)
+    fold = re.search(r'<details class="tech">(.*?)</details>', html, re.S)
+    assert fold, "no technical fold"
+    assert "<summary>技术信息/校验值</summary>" in fold.group(1)
+    outside = html.replace(fold.group(0), "")
+    for digest in (entry.hash, entry.prev_hash):
+        assert digest in fold.group(1)
+        assert digest not in outside
+    assert '<details class="tech" open' not in html
+
+
 def login_b_cannot_see(app, name) -> bool:
     from tests.conftest import PASSWORD
 
@@ -446,6 +475,26 @@ def test_batch_needs_a_household_and_a_group_of_the_village(app, admin, ids):
     }
     assert admin.post("/points/batch", data=data).status_code == 404
     assert balance(app, ids["hb"]) == 100
+
+
+def test_batch_errors_show_at_the_top_of_the_form_before_the_list(app, admin, ids):
+    """A cadre on a phone sees why nothing was recorded without scrolling past the households: the problem
+    is listed at the top of the form (a link to the field) and again at the top of the field."""
+    award(app, ids["a"], ids["h2"], ids["meeting"])
+    award(app, ids["a"], ids["h2"], ids["meeting"])
+    refusals = [
+        ({"households": [ids["h1"], ids["h2"]], "rule_id": ids["meeting"]}, "本批全部未记入。"),
+        ({"rule_id": ids["labour"]}, "请至少选择一户。"),
+    ]
+    for n, (data, message) in enumerate(refusals):
+        data |= {"group_id": ids["group1"], "request_key": f"top-{n}"}
+        html = admin.post("/points/batch", data=data).get_data(as_text=True)
+        form = html[html.index('<form method="post" novalidate>') :]
+        summary = form[: form.index('name="rule_id"')]  # before the first field of the form
+        assert 'role="alert"' in summary and message in summary
+        assert 'href="#households"' in summary
+        fieldset = form[form.index('<fieldset class="households-pick has-error" id="households">') :]
+        assert fieldset.index(message) < fieldset.index('type="checkbox" name="households"')
 
 
 # ---- reversal -------------------------------------------------------------------------------------------

@@ -80,6 +80,23 @@ def test_villager_to_response_wall(client, login, world):
     assert "已实现" in client.get("/me/wishes").get_data(as_text=True)
 
 
+def test_the_wall_prints_on_a4_with_the_paper_stylesheets(client, login, world):
+    """/walls/print is a paper page like the notice and the stocktake: print.css and A4 (page-a4.css), no
+    app stylesheet, tables with set column widths; an empty wall says so."""
+    supervisor = login("a-supervisor")
+    empty = supervisor.get("/walls/print").get_data(as_text=True)
+    assert "暂时没有待实现的心愿。" in empty and "还没有实现的心愿。" in empty
+    post_from_phone(client, world["token"], "想要一个书包")
+    wid = wish_id(supervisor.get("/walls/?tab=pending").get_data(as_text=True))
+    assert supervisor.post(f"/walls/{wid}/approve").status_code == 302
+    sheet = supervisor.get("/walls/print").get_data(as_text=True)
+    assert "css/print.css" in sheet and "css/page-a4.css" in sheet and "css/app.css" not in sheet
+    assert '<main class="sheet-a4">' in sheet
+    table = sheet[sheet.index('<table class="report-table wall-table">') :]
+    assert table.index('<col class="col-family">') < table.index("王家") < table.index("想要一个书包")
+    assert re.findall(r"<script(?![^>]*\bsrc=)", sheet) == [] and 'style="' not in sheet
+
+
 def test_a_declined_wish_shows_its_reason_to_the_household(client, login, world):
     post_from_phone(client, world["token"], "想要现金")
     supervisor = login("a-supervisor")
