@@ -70,6 +70,7 @@ def _register_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lovemart.web import register_blueprints
     from lovemart.web.converters import AnyTextConverter, BoundedIntConverter, PlainTextConverter
+    from lovemart.web.hooks import run_hooks_only_when_needed
     from lovemart.web.security import register_security_headers
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
@@ -77,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["any_text"] = AnyTextConverter
     register_blueprints(app)
     register_security_headers(app)
+    run_hooks_only_when_needed(app)
 
 
 def _register_error_handlers(app: Flask) -> None:
