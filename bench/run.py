@@ -238,7 +238,71 @@ def measure(targets: list[Target], seconds: float) -> dict[int, dict]:
             server.stop()
     for target in targets:
         results[target.entries]["notice"] = _notice(target)
+        results[target.entries]["profiles"] = _profiles(target)
     return results
+
+
+PROFILED = ("card_lookup", "statement", "county")
+PROFILE_REQUESTS = 30
+PROFILE_TOP = 8
+
+
+def _profiles(target: Target) -> dict[str, list[dict]]:
+    """Where each profiled page's time goes, taken in this run: cProfile over `PROFILE_REQUESTS` requests of
+    the page in-process (test client, signed in as the bench's users), the top `PROFILE_TOP` of LoveMart's
+    own functions and templates by cumulative time (issue #20: find per-row queries, templates rendering
+    more than is shown, formatting repeated per row)."""
+    import cProfile
+    import pstats
+
+    from lovemart import create_app
+
+    os.environ["DATABASE_URL"] = target.url
+    app = create_app()
+    paths = {
+        "card_lookup": (target.admin, f"/counter/cards/{_card_id(target)}"),
+        "statement": (target.admin, f"/statements/{target.statement_household_id}"),
+        "county": (target.county, "/county/"),
+    }
+    profiles = {}
+    for name, (username, path) in paths.items():
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": BENCH_PASSWORD,
+                "csrf_token": token.group(1) if token else "",
+            },
+        )
+        client.get(path)  # warm: templates compiled, caches filled
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(PROFILE_REQUESTS):
+            client.get(path)
+        profiler.disable()
+        stats = pstats.Stats(profiler).stats
+        own = [
+            (where, figures)
+            for where, figures in stats.items()
+            if "/lovemart/" in where[0] or where[0].endswith(".html")
+        ]
+        own.sort(key=lambda item: item[1][3], reverse=True)
+        profiles[name] = [
+            {
+                "function": f"{Path(where[0]).name}:{where[1]}({where[2]})",
+                "calls_per_request": round(figures[1] / PROFILE_REQUESTS, 1),
+                "cumulative_ms": round(figures[3] * 1000 / PROFILE_REQUESTS, 2),
+            }
+            for where, figures in own[:PROFILE_TOP]
+        ]
+    with app.app_context():
+        from lovemart.db import db
+
+        db.engine.dispose()
+    return profiles
 
 
 PAGES = ("empty_view", "redemption", "qr_page", "card_lookup", "statement", "county")
@@ -391,7 +455,7 @@ def table(run: dict) -> str:
     for key, results in run["results"].items():
         kind, size = key.split("/")
         for name, figures in results.items():
-            if not isinstance(figures, dict):
+            if not isinstance(figures, dict) or name == "profiles":
                 continue
             floor, ratio = _floor_of(run, name, kind, int(size))
             growth = _growth(run, kind, name, small, large) if int(size) == large else None
@@ -409,7 +473,7 @@ def table(run: dict) -> str:
                     f"| {growth or '–'} | – | – | 0 |"
                 )
             verdicts += _verdicts(name, kind, int(size), figures, ratio, growth, minimal, large)
-    lines += ["", *verdicts, "", *_against_the_app(run)]
+    lines += ["", *verdicts, "", *_against_the_app(run), *_profile_lines(run)]
     if "two_servers" in run:
         lines += ["", *servers.lines(run["two_servers"])]
     return "\n".join(lines)
@@ -434,6 +498,18 @@ def _against_the_app(run: dict) -> list[str]:
             f"- {key}: LoveMart's empty view {empty['per_second']:,.0f} req/s "
             f"({empty['per_second'] / minimal:.0%} of the minimal view); against it: {pages}"
         )
+    return lines
+
+
+def _profile_lines(run: dict) -> list[str]:
+    """Per profiled page, its top functions (cProfile, this run): ms per request, calls per request."""
+    lines = []
+    for key, results in run["results"].items():
+        for name, top in results.get("profiles", {}).items():
+            lines += ["", f"profile of {name} ({key}), ms per request cumulative (calls per request):"]
+            lines += [
+                f"  {f['cumulative_ms']:8.2f}  ({f['calls_per_request']:g})  {f['function']}" for f in top
+            ]
     return lines
 
 

@@ -6,8 +6,32 @@ from pathlib import Path
 from flask import Flask
 
 
+class LoveMart(Flask):
+    """Flask, remembering which hooks and views are plain functions: Flask asks `inspect` whether each is a
+    coroutine function every time it calls it (a dozen times for an empty page, issue #20), and the answer
+    never changes. Async ones (LoveMart has none) are still wrapped each time, as Flask does."""
+
+    #: Enough for every view, hook and error handler; past it, functions are checked as Flask does.
+    SYNC_CACHE_SIZE = 4096
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_functions: set = set()
+
+    def ensure_sync(self, func):
+        try:
+            if func in self._sync_functions:
+                return func
+        except TypeError:  # unhashable: Flask's own answer
+            return super().ensure_sync(func)
+        synced = super().ensure_sync(func)
+        if synced is func and len(self._sync_functions) < self.SYNC_CACHE_SIZE:
+            self._sync_functions.add(func)
+        return synced
+
+
 def create_app(config: type | dict | None = None) -> Flask:
-    app = Flask(
+    app = LoveMart(
         __name__,
         template_folder="../templates",
         static_folder="../static",
@@ -70,6 +94,7 @@ def _register_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from lovemart.web import register_blueprints
     from lovemart.web.converters import AnyTextConverter, BoundedIntConverter, PlainTextConverter
+    from lovemart.web.hooks import run_hooks_only_when_needed
     from lovemart.web.security import register_security_headers
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
@@ -77,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.url_map.converters["any_text"] = AnyTextConverter
     register_blueprints(app)
     register_security_headers(app)
+    run_hooks_only_when_needed(app)
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -12,9 +12,13 @@ jobs, the system admin) means all villages. Two narrow ways out, each used where
 
 `unrestricted(session)` switches the scope off for a block: for tests that prove a service's own village
 filter holds without it.
+
+A session given no scope of its own takes the ambient one (`ambient_scope`): the request's, which
+`lovemart.web.context` installs, so a request that never queries never even creates its ORM session; the
+CLI's (all villages) where none is installed or outside a request.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import event
@@ -23,6 +27,28 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from lovemart.models.scoped import VillageScoped
 
 _KEY = "village_scope"
+_UNSET = object()
+
+
+def _unrestricted() -> tuple[int, ...] | None:
+    return None
+
+
+#: The scope of a session that was given none (see `ambient_scope`).
+_ambient: Callable[[], tuple[int, ...] | None] = _unrestricted
+
+
+def ambient_scope(provider: Callable[[], tuple[int, ...] | None]) -> None:
+    """Where a session with no scope of its own (`restrict`) finds one: `provider()` is asked at each
+    ORM SELECT of such a session (None: all villages)."""
+    global _ambient
+    _ambient = provider
+
+
+def scope_of(session: Session) -> tuple[int, ...] | None:
+    """The villages `session` reads: its own scope, else the ambient one (None: all)."""
+    ids = session.info.get(_KEY, _UNSET)
+    return _ambient() if ids is _UNSET else ids
 
 
 def restrict(session: Session, village_ids: Iterable[int] | None) -> None:
@@ -30,14 +56,14 @@ def restrict(session: Session, village_ids: Iterable[int] | None) -> None:
 
 
 def clear(session: Session) -> None:
-    """Back to unrestricted (the CLI's view); called when a request ends."""
+    """Back to the ambient scope (the request's; outside a request, unrestricted: the CLI's view)."""
     session.info.pop(_KEY, None)
 
 
 @contextmanager
 def across(session: Session, village_ids: Iterable[int] | None) -> Iterator[None]:
     """The block reads `village_ids` (the caller has checked the actor may read them all; `None`: all
-    villages), then the session's scope is what it was before."""
+    villages), then the session's scope is what it was before (its own, or the ambient one)."""
     missing = object()
     before = session.info.get(_KEY, missing)
     restrict(session, village_ids)
@@ -57,14 +83,15 @@ def unrestricted(session: Session) -> AbstractContextManager[None]:
 
 @event.listens_for(Session, "do_orm_execute")
 def _filter_to_scope(state: ORMExecuteState) -> None:
-    ids = state.session.info.get(_KEY)
     if (
-        ids is None
-        or not state.is_select
+        not state.is_select
         or state.is_column_load
         or state.is_relationship_load
         or state.execution_options.get("all_villages")
     ):
+        return
+    ids = scope_of(state.session)
+    if ids is None:
         return
     state.statement = state.statement.options(
         with_loader_criteria(VillageScoped, lambda cls: cls.village_id.in_(ids), include_aliases=True)

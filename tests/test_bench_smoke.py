@@ -50,10 +50,14 @@ def test_the_bench_runs_end_to_end_on_a_tiny_county(tmp_path):
         assert figures["redemption"]["requests"] > 0 and figures["redemption"]["errors"] == 0
         assert figures["qr_page"]["gzip_bytes"] > 0
         assert len(figures["qr_page"]["slices"]) == ROUNDS
+        for page in ("card_lookup", "statement", "county"):  # where each page's time goes, this run
+            top = figures["profiles"][page]
+            assert 0 < len(top) <= 8 and all(f["cumulative_ms"] > 0 for f in top)
     assert run["floors"]["minimal_view"]["per_second"] > 0
     assert run["floors"]["sqlite_redemption_200"]["per_second"] > 0
     assert "| redemption | sqlite | 400 |" in finished.stdout and "growth" in finished.stdout
     assert "sqlite/400: LoveMart's empty view" in finished.stdout
+    assert "profile of county (sqlite/400)" in finished.stdout
 
 
 def _run_of(small_slices, large_slices):

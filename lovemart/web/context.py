@@ -4,18 +4,21 @@ and which village they are working in. Also feeds templates the few values every
 The request's ORM scope (`lovemart.scope`) is the working village alone, for county users too: a page that
 reads across the villages its user may read (the county dashboard) says so with `scope.across`."""
 
-from flask import Flask, abort, g, request, session
+from flask import Flask, abort, current_app, g, has_app_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from flask_login.config import COOKIE_NAME
 
 from lovemart.authz import OVERSIGHT_ROLES, VILLAGE_ROLES, Permission, Role, current_actor, has_permission
 from lovemart.db import db
 from lovemart.extensions import login_manager
 from lovemart.models import Village
-from lovemart.scope import clear, restrict
+from lovemart.scope import ambient_scope, clear
 from lovemart.services import sessions, users, villages
 
 WORKING_VILLAGE_KEY = "working_village_id"
+#: Where Flask-Login keeps the signed-in user's id in the session.
+_USER_ID_KEY = "_user_id"
 
 
 def register_request_context(app: Flask) -> None:
@@ -24,8 +27,22 @@ def register_request_context(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.user_loader(_session_user)
     app.before_request(_resolve_actor)
-    app.teardown_request(lambda _error: clear(db.session))
+    app.teardown_request(_end_scope)
     app.context_processor(_template_values)
+    ambient_scope(_request_scope)
+
+
+def _request_scope() -> tuple[int, ...] | None:
+    """The request's village scope (set by `_resolve_actor`), for every ORM session that has none of its own:
+    the request's ORM session is then created only if the page queries. Outside a request, or before the
+    actor is known, all villages (the CLI's view), as a session without a scope always read."""
+    return g.get("village_scope") if has_app_context() else None
+
+
+def _end_scope(_error) -> None:
+    g.pop("village_scope", None)
+    if db.session.registry.has():  # a session a page restricted itself (a villager's, a public wall's)
+        clear(db.session)
 
 
 def _session_user(session_id: str):
@@ -46,13 +63,23 @@ def _resolve_actor() -> None:
     if is_api_request():
         actor = _bearer_user()
     else:
-        actor = current_user._get_current_object() if current_user.is_authenticated else None
+        actor = _signed_in_user()
     if actor is not None:
         db.session.expunge(actor)  # a snapshot: a unit of work's rollback must not make it load again
     g.actor = actor
     g.readable_village_ids = readable = _readable_village_ids(actor)
     g.working_village_id = working = _working_village_choice(actor, readable)
-    restrict(db.session, None if readable is None else () if working is None else (working,))
+    g.village_scope = None if readable is None else () if working is None else (working,)
+
+
+def _signed_in_user():
+    """The session's user. A request whose session names none and that carries no remember-me cookie is
+    anonymous without asking Flask-Login, which would hash the client's address for its session protection
+    on every such request (it loads the user lazily if a page asks `current_user` anyway)."""
+    remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)
+    if session.get(_USER_ID_KEY) is None and remember_cookie not in request.cookies:
+        return None
+    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _bearer_user():

@@ -24,6 +24,7 @@ Python's parser recurses once per level, and no request of the API nests more th
 
 import json
 import re
+from functools import lru_cache
 from itertools import accumulate
 from urllib.parse import urlsplit
 
@@ -46,6 +47,10 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "camera=(self), geolocation=(), microphone=()",
 }
+
+#: (name, its lower case, value), for `_headers`: it looks each name up in a set of the response's own.
+_HEADER_ITEMS = tuple((name, name.lower(), value) for name, value in HEADERS.items())
+_HSTS = ("Strict-Transport-Security", "strict-transport-security", "max-age=31536000")
 
 #: The deepest JSON body accepted; the API's own bodies nest three levels (a cart's lines).
 MAX_JSON_DEPTH = 32
@@ -74,6 +79,8 @@ def register_security_headers(app: Flask) -> None:
 
     @app.before_request
     def _refuse_unstorable_input():
+        if not request.environ.get("QUERY_STRING") and not request.environ.get("CONTENT_TYPE"):
+            return None  # no query, no body type (so no JSON): nothing to look at
         if _json_too_deep():
             return _refusal("too_deep", _("请求的数据嵌套层数过多。"))
         if any(_UNSTORABLE.search(text) for text in _query_and_json_text()):
@@ -82,20 +89,26 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers = response.headers
+        present = {name.lower() for name in headers.keys()}  # a view's own (stricter) headers stay
+        for name, lower, value in (*_HEADER_ITEMS, _HSTS) if request.is_secure else _HEADER_ITEMS:
+            if lower not in present:
+                headers.add(name, value)
         return response
 
 
-def allowed_hosts() -> set[str]:
+def allowed_hosts() -> frozenset[str]:
     """The host names (without port, lower case) this site answers to."""
     config = current_app.config
-    hosts = {host.lower().strip("[]") for host in config["ALLOWED_HOSTS"]}
-    if public := config.get("PUBLIC_BASE_URL"):
+    return _hosts(tuple(config["ALLOWED_HOSTS"]), config.get("PUBLIC_BASE_URL"))
+
+
+@lru_cache(maxsize=16)
+def _hosts(allowed: tuple[str, ...], public: str | None) -> frozenset[str]:
+    hosts = {host.lower().strip("[]") for host in allowed}
+    if public:
         hosts.add((urlsplit(public).hostname or "").lower())
-    return hosts
+    return frozenset(hosts)
 
 
 def _hostname(host: str) -> str:
