@@ -137,7 +137,8 @@
       confirmButton.setAttribute("data-label", confirmButton.textContent);
       confirmButton.textContent = text("busy");
     });
-    // Back/forward cache: a page restored after its confirm must accept a click again (same key: safe).
+    // Back/forward cache: a counter page restored is loaded again (above); any other page restored after its
+    // confirm must accept a click again (same key: safe).
     window.addEventListener("pageshow", function () {
       cartForm.removeAttribute("data-busy");
       confirmButton.removeAttribute("aria-disabled");

@@ -128,6 +128,7 @@ def test_back_after_a_redemption_shows_the_books_as_they_are(counter_page, sign_
     assert "这一次没有兑换任何商品，积分和库存都没有变。" in old_page.inner_text()
     assert "同一个请求编号" not in page.content()
     assert old_page.get_by_role("link", name=f"查看收据 No. {receipt_no}").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0  # fits a phone
     assert _books(live_app, counter_shop, card) == after
 
     # 重新开始: a fresh counter for the same card, which redeems.
