@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from lovemart.forms.base import LoveMartForm
 from lovemart.services.errors import CardNotActive, DomainError, NotFound
-from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine
+from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine, Seen
 
 #: The path of a villager's page inside the URL a card's QR code carries: …/c/<token>[/…][?…]
 _CARD_URL = re.compile(r"/c/([A-Za-z0-9_-]{16,64})(?:[/?#]|$)")
@@ -24,6 +24,10 @@ _CARD_URL = re.compile(r"/c/([A-Za-z0-9_-]{16,64})(?:[/?#]|$)")
 _CARD_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")
 #: Quantity inputs of the cart are named q-<product id>.
 _QUANTITY_NAME = re.compile(r"q-(\d{1,12})")
+#: What the page showed (`seen_text`): "<balance>;<id>:<price>:<stock>,…"
+_SEEN = re.compile(r"(-?\d{1,12});((?:\d{1,12}:\d{1,12}:-?\d{1,12})(?:,\d{1,12}:\d{1,12}:-?\d{1,12})*)?")
+#: A cart carried back to the card page (`cart_text`): "<id>:<quantity>,…"
+_CART = re.compile(rf"\d{{1,12}}:\d{{1,3}}(?:,\d{{1,12}}:\d{{1,3}}){{0,{MAX_LINES - 1}}}")
 
 
 def new_idempotency_key() -> str:
@@ -90,15 +94,55 @@ class ScanForm(LoveMartForm):
             raise ValidationError(error.message) from None
 
 
+def seen_text(balance: int, products) -> str:
+    """The `seen` field's value: the balance and each product's (id, price, stock) as the page shows them."""
+    goods = ",".join(f"{p.id}:{p.points_price}:{p.stock}" for p in products)
+    return f"{balance};{goods}"
+
+
+def parse_seen(text: str | None) -> Seen | None:
+    """The `seen` field back; None when it is missing or malformed (the confirm is then not compared)."""
+    match = _SEEN.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    goods = {}
+    for item in filter(None, (match.group(2) or "").split(",")):
+        product_id, price, stock = map(int, item.split(":"))
+        goods[product_id] = (price, stock)
+    return Seen(balance=int(match.group(1)), goods=goods)
+
+
+def cart_text(cart: Mapping[int, int]) -> str:
+    """A cart for a URL: `?cart=<id>:<quantity>,…`, so a refreshed card page starts with it."""
+    return ",".join(f"{product_id}:{quantity}" for product_id, quantity in sorted(cart.items()))
+
+
+def parse_cart(text: str | None) -> dict[int, int]:
+    """`cart_text` back ({product id: quantity}); empty when malformed."""
+    text = (text or "").strip()
+    if not _CART.fullmatch(text):
+        return {}
+    cart = {}
+    for item in text.split(","):
+        product_id, quantity = map(int, item.split(":"))
+        if quantity > 0:
+            cart[product_id] = quantity
+    return cart
+
+
 class CartForm(LoveMartForm):
-    """The cart: one quantity input per product (`q-<id>`, empty or 0 = not taken) and this confirm's key.
+    """The cart: one quantity input per product (`q-<id>`, empty or 0 = not taken), this confirm's key and
+    what the page showed when it was built (`seen`, see `seen_text`).
 
     `cart` keeps what was typed, so a refused confirm shows the cart exactly as it was; `lines` is the
-    parsed cart for the service."""
+    parsed cart for the service. The hidden fields are `autocomplete="off"`: a page that the browser loads
+    again from its history must not get the old key and the old state back (Chromium restores form fields)."""
 
     idempotency_key = HiddenField(
-        validators=[DataRequired(message=_l("缺少请求编号，请刷新页面后重试。")), Length(max=80)]
+        validators=[DataRequired(message=_l("缺少请求编号，请刷新页面后重试。")), Length(max=80)],
+        render_kw={"autocomplete": "off"},
     )
+    seen = HiddenField(render_kw={"autocomplete": "off"})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -157,9 +157,23 @@ class ClaimNotOpen(DomainError):
 
 
 class IdempotencyConflict(DomainError):
+    """`first`: what the key's first request made, when the service may say so (its own village's), for a
+    page that explains the conflict; the message and the API's answer stay the same either way."""
+
     code = "idempotency_conflict"
     status = 422
     template = _l("同一个请求编号已用于另一项不同的操作。")
+
+    def __init__(self, first=None):
+        self.first = first
+        super().__init__()
+
+
+class CartOutdated(DomainError):
+    """The counter page the cart was built on showed a balance, a price or a stock that is no longer so."""
+
+    code = "cart_outdated"
+    template = _l("页面打开后，余额或库存已经变化。")
 
 
 class OutOfStock(DomainError):

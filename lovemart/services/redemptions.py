@@ -36,6 +36,7 @@ from lovemart.models.points import EntryKind
 from lovemart.services import audit, inventory, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
+    CartOutdated,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
@@ -68,6 +69,7 @@ _CARD = (  # the card with what `points.ensure_usable` asks of its household and
         _villages.c.card_prefix,
         _households.c.active.label("household_active"),
         _accounts.c.status.label("account_status"),
+        _accounts.c.balance,
     )
     .join(_villages, _villages.c.id == _cards.c.village_id)
     .join(_households, _households.c.id == _cards.c.household_id)
@@ -75,7 +77,12 @@ _CARD = (  # the card with what `points.ensure_usable` asks of its household and
     .where(_cards.c.village_id == bindparam("village"), _cards.c.number == bindparam("number"))
 )
 _PRODUCTS = select(
-    _products.c.id, _products.c.name, _products.c.unit, _products.c.points_price, _products.c.active
+    _products.c.id,
+    _products.c.name,
+    _products.c.unit,
+    _products.c.points_price,
+    _products.c.active,
+    _products.c.stock,
 ).where(_products.c.village_id == bindparam("village"), _products.c.id.in_(bindparam("ids", expanding=True)))
 _INSERT = insert(_redemptions).returning(_redemptions.c.id)
 _INSERT_LINES = insert(RedemptionLine.__table__)
@@ -88,6 +95,16 @@ _COUNT_RECEIPT = (
 class CartLine:
     product_id: int
     quantity: int
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the counter showed when the cart was built: the account's balance and, per product on the page,
+    its (points price, stock). A confirm that carries it is refused with `CartOutdated` when the balance, or
+    the price or stock of a product in the cart, is no longer what the cadre and the villager looked at."""
+
+    balance: int
+    goods: dict[int, tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -109,18 +126,23 @@ def redeem(
     card_number: str,
     lines: list[CartLine],
     idempotency_key: str,
+    seen: Seen | None = None,
     at: datetime | None = None,
     expected_total: int | None = None,
     settling: bool = False,
 ) -> Receipt:
     """Exchange points for goods (`at`: the moment, when it is not now). The same key with the same
-    request returns the first redemption. `expected_total` is what the villager was told (an offline
-    receipt): a different total at today's prices is refused. `settling` books a redemption the supervisor
-    accepted after the goods left the shop: the card's state no longer matters and the balance may go below
-    zero (stock may not).
+    request returns the first redemption, even when `seen` is outdated by then (a double click).
+    `expected_total` is what the villager was told (an offline receipt): a different total at today's prices
+    is refused. `settling` books a redemption the supervisor accepted after the goods left the shop: the
+    card's state no longer matters and the balance may go below zero (stock may not).
 
     :raise CardNotActive, HouseholdInactive, AccountFrozen (`points.ensure_usable`), InsufficientPoints,
-        OutOfStock, IdempotencyConflict, InvalidInput, PriceChanged:
+        OutOfStock, InvalidInput, PriceChanged:
+    :raise IdempotencyConflict: the key was used for another request; it names the first redemption
+        when that was this village's.
+    :raise CartOutdated: `seen` is given and no longer true (read under the village's book lock, so no
+        points write can slip in between the check and the debit).
     """
     cart = _merged(lines)
     key = (idempotency_key or "").strip()
@@ -134,8 +156,10 @@ def redeem(
     # restricted to village b must see that village a used the key, or it would hit the constraint.
     done = connection.execute(_REPLAY, {"key": key}).one_or_none()
     if done is not None:
-        if done.request_digest != digest or done.village_id != village_id:
+        if done.village_id != village_id:
             raise IdempotencyConflict()
+        if done.request_digest != digest:
+            raise IdempotencyConflict(first=Receipt(*done[2:]))
         return Receipt(*done[2:])
     card = connection.execute(_CARD, {"village": village_id, "number": number}).one_or_none()
     if card is None:
@@ -154,6 +178,8 @@ def redeem(
     }
     if any(line.product_id not in products or not products[line.product_id].active for line in cart):
         raise InvalidInput(_l("有商品已下架或不存在，请刷新页面。"), field="lines")
+    if seen is not None and _outdated(seen, card.balance, [products[line.product_id] for line in cart]):
+        raise CartOutdated()
     total = sum(products[line.product_id].points_price * line.quantity for line in cart)
     if expected_total is not None and total != expected_total:
         raise PriceChanged(then=expected_total, now=total)
@@ -320,6 +346,12 @@ def _merged(lines: list[CartLine]) -> list[CartLine]:
             raise InvalidInput(_l("数量必须在 1 到 %(n)d 之间。") % {"n": MAX_QUANTITY}, field="lines")
         totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
     return [CartLine(pid, qty) for pid, qty in sorted(totals.items())]
+
+
+def _outdated(seen: Seen, balance: int, products) -> bool:
+    if seen.balance != balance:
+        return True
+    return any(seen.goods.get(p.id) != (p.points_price, p.stock) for p in products)
 
 
 def _digest(card_number: str, cart: list[CartLine]) -> str:

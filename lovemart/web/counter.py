@@ -10,8 +10,15 @@ go through `lovemart.web.errors` like everywhere else.
 
 Idempotency: the cart form carries a fresh random key; a double click, a reload of the POST or a network retry
 sends the same key and gets the first redemption's receipt. A refused confirm is shown with a new key, which
-is safe because a refusal stored nothing under the old one (or, for a key already used by a different cart,
-the old one is spent anyway).
+is safe because a refusal stored nothing under the old one. A key already used by a different cart is an old
+page confirmed again (the browser's Back, a second tab): the cadre gets a page that says so in plain words,
+names the receipt that key made, and offers 重新开始 (a fresh counter for the same card).
+
+Old pages: every counter answer is `Cache-Control: no-store`, so the browser's Back asks the server again
+instead of showing the balance and stock of before (and counter.js reloads a page that Chromium's back/forward
+cache restores anyway). The cart form also carries what the page showed (`seen`: the balance, each product's
+price and stock); a confirm from a page that no longer tells the truth redeems nothing and goes back to the
+card page with the current state and the cart lines that are still possible.
 """
 
 from dataclasses import dataclass
@@ -22,16 +29,36 @@ from flask_babel import gettext as _
 
 from lovemart.authz import Permission, current_actor, require
 from lovemart.db import db, unit_of_work
-from lovemart.forms.counter import CancelForm, CartForm, ScanForm, new_idempotency_key
+from lovemart.forms.counter import (
+    CancelForm,
+    CartForm,
+    ScanForm,
+    cart_text,
+    new_idempotency_key,
+    parse_cart,
+    parse_seen,
+    quantities_typed,
+    seen_text,
+)
 from lovemart.models import Card, PointsAccount, Redemption, RedemptionLine, Village
 from lovemart.services import cards, inventory, points, redemptions
-from lovemart.services.errors import DomainError
+from lovemart.services.errors import CartOutdated, DomainError, IdempotencyConflict
 from lovemart.services.points import VILLAGE_TIMEZONE, HouseholdLabel
 from lovemart.services.redemptions import MAX_QUANTITY
 from lovemart.web.context import working_village
 from lovemart.web.forms import perform, submit
 
 bp = Blueprint("counter", __name__)
+
+
+@bp.after_request
+def _never_stored(response):
+    """No counter answer is kept by the browser: Back must show today's balance and stock, not a copy. (In
+    Chromium no-store also keeps a page out of the back/forward cache, in most cases; counter.js reloads it
+    in the others.)"""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
 
 #: How many of the latest redemptions the counter looks at for its list of today's sales.
 TODAY_LIST = 20
@@ -115,7 +142,10 @@ def customer(card_id: int):
     village = working_village()
     cart_form = CartForm(idempotency_key=new_idempotency_key())
     search = (request.args.get("q") or "").strip()[:64]
-    return _counter_page(village, ScanForm(), card_id=card_id, cart_form=cart_form, search=search)
+    carried = parse_cart(request.args.get("cart"))
+    return _counter_page(
+        village, ScanForm(), card_id=card_id, cart_form=cart_form, search=search, carried=carried
+    )
 
 
 @bp.post("/cards/<int:card_id>/redeem")
@@ -137,14 +167,36 @@ def redeem(card_id: int):
                     card_number=card.number,
                     lines=form.lines,
                     idempotency_key=form.idempotency_key.data,
+                    seen=parse_seen(form.seen.data),
                 ).id
 
-        redemption_id = submit(form, call)
+        # An old page is answered by the handlers below, not beside the cart.
+        redemption_id = submit(form, call, raising=(CartOutdated, IdempotencyConflict))
         if redemption_id is not None:
             return redirect(url_for("counter.receipt", redemption_id=redemption_id), 303)
         status = 409
     form.idempotency_key.data = new_idempotency_key()
     return _counter_page(village, ScanForm(), card_id=card_id, cart_form=form), status
+
+
+@bp.errorhandler(CartOutdated)
+def _outdated(_error: CartOutdated):
+    """The confirm came from a page whose balance or stock is no longer true: nothing was redeemed; the
+    card page again, as it is now, with the cart the cadre chose (lines no longer possible are left out, and
+    said)."""
+    card_id = request.view_args["card_id"]
+    flash(_("余额或库存已变化，已按最新情况刷新，请核对后再确认。"), "error")
+    typed = quantities_typed(request.form)
+    cart = {product_id: int(q) for product_id, q in typed.items() if q.isdigit() and int(q) > 0}
+    return redirect(url_for("counter.customer", card_id=card_id, cart=cart_text(cart) or None), 303)
+
+
+@bp.errorhandler(IdempotencyConflict)
+def _old_page(error: IdempotencyConflict):
+    """The key of this confirm already made a redemption with another cart: the page was an old one. Say so,
+    name that receipt, and offer a fresh counter for the card."""
+    card_id = request.view_args["card_id"]
+    return render_template("counter/old_page.html", first=error.first, card_id=card_id), 409
 
 
 @bp.get("/receipts/")
@@ -199,7 +251,10 @@ def _counter_page(
     card_id: int | None = None,
     cart_form: CartForm | None = None,
     search: str = "",
+    carried: dict[int, int] | None = None,
 ):
+    """The counter, and with `card_id` the customer's page. `carried`: a cart brought back from a confirm
+    that came too late (`?cart=`): the lines still possible go into the cart, the others are named."""
     today = datetime.now(VILLAGE_TIMEZONE).date()
     expiring = inventory.expiring(db.session, village_id=village.id, today=today)
     latest = redemptions.latest(db.session, village_id=village.id, limit=TODAY_LIST)
@@ -224,8 +279,12 @@ def _counter_page(
             by_zone.setdefault(product.zone_id, []).append(product)
         all_zones = inventory.zones(db.session, village_id=village.id, include_inactive=True)
         zones = [z for z in all_zones if z.id in by_zone]
-        cart = cart_form.cart if cart_form is not None else {}
         by_id = {p.id: p for p in products}
+        if carried:
+            _carry(cart_form, carried, by_id)
+        cart = cart_form.cart if cart_form is not None else {}
+        # What this page shows, for the confirm to compare (always the state read now, also on a refusal).
+        cart_form.seen.data = seen_text(account.balance, products)
         cart_lines = [
             (by_id[pid], int(typed))
             for pid, typed in sorted(cart.items())
@@ -242,7 +301,29 @@ def _counter_page(
             "expiring_ids": {product.id for product, _use_by in expiring},
             "search": search,
         }
+    values["fresh_url"] = (
+        request.full_path.rstrip("?")
+        if request.method == "GET"
+        else url_for("counter.customer", card_id=card_id)
+        if card_id is not None
+        else url_for("counter.index")
+    )
     return render_template("counter/index.html", **values)
+
+
+def _carry(cart_form: CartForm, carried: dict[int, int], by_id: dict) -> None:
+    """Put the carried lines that are still possible into the cart; say why each other one was left out."""
+    for product_id, quantity in sorted(carried.items()):
+        product = by_id.get(product_id)
+        if product is None:
+            cart_form.form_errors.append(_("有一件商品已下架，已从购物车去掉。"))
+        elif quantity > product.stock:
+            message = _("“%(name)s”现在只剩 %(left)d%(unit)s，已从购物车去掉，请重新选择数量。")
+            cart_form.form_errors.append(
+                message % {"name": product.name, "left": max(product.stock, 0), "unit": product.unit}
+            )
+        else:
+            cart_form.cart[product_id] = str(quantity)
 
 
 def _card_of_village(card: Card | None, village_id: int) -> Card | None:

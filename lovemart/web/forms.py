@@ -11,14 +11,15 @@ from lovemart.services.errors import DomainError, NotFound
 T = TypeVar("T")
 
 
-def submit(form, call: Callable[[], T]) -> T | None:
+def submit(form, call: Callable[[], T], *, raising: tuple[type[DomainError], ...] = ()) -> T | None:
     """The service's result, or None with the refusal attached to the field it names (or the whole form).
 
-    `NotFound` is not a form problem and propagates, so the page answers 404.
+    `NotFound` is not a form problem and propagates, so the page answers 404; so do the refusals in
+    `raising`, which the caller's blueprint answers with a page of their own (`Blueprint.errorhandler`).
     """
     try:
         return call()
-    except NotFound:
+    except (NotFound, *raising):
         raise
     except DomainError as error:
         field = getattr(form, getattr(error, "field", None) or "", None)

@@ -6,7 +6,9 @@
 //  - search filters the goods as one types;
 //  - one submit per confirm: a second click while the first is on its way does nothing (the server is
 //    idempotent anyway: the form carries one key for this confirm);
-//  - receipts: the 58 mm paper is made exactly as long as the receipt before printing.
+//  - receipts: the 58 mm paper is made exactly as long as the receipt before printing;
+//  - a counter page that the back/forward cache restores is loaded again (its balance and stock are old;
+//    the server also sends Cache-Control: no-store, which keeps most pages out of that cache).
 // No inline script or event handler attributes anywhere (the Content-Security-Policy forbids them): texts
 // come from data-* attributes rendered by the templates.
 (function () {
@@ -18,6 +20,14 @@
   var cartForm = document.querySelector("[data-cart-form]");
   var text = function (name) { return (root && root.getAttribute("data-text-" + name)) || ""; };
   var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+
+  // ---- old pages: restored from the back/forward cache → ask the server for the page as it is now ----
+  // The GET address of this page (a confirm's answer names the card page), so no form is sent again.
+  if (root && root.hasAttribute("data-fresh-url")) {
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) { window.location.replace(root.getAttribute("data-fresh-url")); }
+    });
+  }
 
   // ---- focus: the scan field is where keystrokes go unless the cashier is typing elsewhere ----
   function isTyping(element) {
@@ -127,7 +137,8 @@
       confirmButton.setAttribute("data-label", confirmButton.textContent);
       confirmButton.textContent = text("busy");
     });
-    // Back/forward cache: a page restored after its confirm must accept a click again (same key: safe).
+    // Back/forward cache: a counter page restored is loaded again (above); any other page restored after its
+    // confirm must accept a click again (same key: safe).
     window.addEventListener("pageshow", function () {
       cartForm.removeAttribute("data-busy");
       confirmButton.removeAttribute("aria-disabled");

@@ -194,7 +194,8 @@ def test_scan_pick_and_double_click_redeems_once(page, sign_in, live_app, counte
 
 def test_refusals_say_why_and_keep_the_cart(page, sign_in, live_app, counter_shop):
     """Too many points: the script warns before any request. Stock sold meanwhile at another counter: the
-    server refuses, nothing is written, and the cashier sees why beside the cart as it was."""
+    server refuses, nothing is written, and the cashier sees the counter as it is now and why the line that
+    is no longer possible left the cart."""
     card = _pick_card(live_app, counter_shop)
     sign_in(page, "admin")
     page.goto(f"/counter/cards/{card['id']}")
@@ -224,10 +225,15 @@ def test_refusals_say_why_and_keep_the_cart(page, sign_in, live_app, counter_sho
     before = _books(live_app, counter_shop, card)
     try:
         page.locator("[data-confirm]").click()
-        page.wait_for_url(re.compile(r"/redeem$"))
-        assert f"“{RICE}”库存不足：需要 2，仅剩 1。" in page.locator(".cart-error").inner_text()
-        assert rice.locator("[data-qty]").input_value() == "2"  # the cart as it was
-        assert page.locator("[data-cart-lines] li").count() == 1
+        page.wait_for_url(re.compile(rf"/counter/cards/{card['id']}\?cart="))
+        flash = page.locator(".flash-error").first.inner_text()
+        assert flash == "余额或库存已变化，已按最新情况刷新，请核对后再确认。"
+        unit = rice.get_attribute("data-unit")
+        dropped = f"“{RICE}”现在只剩 1{unit}，已从购物车去掉，请重新选择数量。"
+        assert dropped in page.locator(".cart-error").inner_text()
+        assert "库存 1" in rice.inner_text()
+        assert rice.locator("[data-qty]").input_value() == ""
+        assert page.locator("[data-cart-lines] li").count() == 0
         assert _books(live_app, counter_shop, card) == before
     finally:
         with live_app.app_context():

@@ -12,6 +12,7 @@ from lovemart.services.errors import (
     CardLost,
     CardNotActive,
     CardRecovered,
+    CartOutdated,
     HouseholdInactive,
     IdempotencyConflict,
     InsufficientPoints,
@@ -20,7 +21,7 @@ from lovemart.services.errors import (
     OutOfStock,
     RedemptionCancelled,
 )
-from lovemart.services.redemptions import CartLine
+from lovemart.services.redemptions import CartLine, Seen
 from tests.points_helpers import carded_household, points_village
 from tests.shop_helpers import make_product
 from tests.tamper import tamper
@@ -30,7 +31,7 @@ def card_number(session, village_id, household_id):
     return cards.active_card(session, village_id=village_id, household_id=household_id).number
 
 
-def redeem(village_id, number, lines, key=None):
+def redeem(village_id, number, lines, key=None, seen=None):
     with unit_of_work() as session:
         return redemptions.redeem(
             session,
@@ -39,6 +40,7 @@ def redeem(village_id, number, lines, key=None):
             card_number=number,
             lines=[CartLine(p, q) for p, q in lines],
             idempotency_key=key or uuid.uuid4().hex,
+            seen=seen,
         ).id
 
 
@@ -93,6 +95,46 @@ def test_same_key_returns_the_first_redemption_and_a_changed_body_is_refused(ses
     with pytest.raises(IdempotencyConflict):
         redeem(village_id, number, [(rice, 2)], key="click-1")
     assert state(session, household_id, rice) == (70, [19])
+
+
+def test_a_reused_key_names_its_first_receipt_only_in_its_own_village(session, shop):
+    village_id, household_id, number, rice, _ = shop
+    first = redeem(village_id, number, [(rice, 1)], key="old-page")
+    with pytest.raises(IdempotencyConflict) as conflict:
+        redeem(village_id, number, [(rice, 2)], key="old-page")
+    assert (conflict.value.first.id, conflict.value.first.receipt_no) == (first, "A-000001")
+    assert conflict.value.message == "同一个请求编号已用于另一项不同的操作。"  # what the API says, as before
+
+    other = points_village("b")
+    other_household, _ = carded_household(other)
+    other_rice = make_product(other, "大米", 30, stock=5)
+    with pytest.raises(IdempotencyConflict) as elsewhere:
+        redeem(other, card_number(session, other, other_household), [(other_rice, 1)], key="old-page")
+    assert elsewhere.value.first is None  # another village's receipt is not told
+    assert state(session, household_id, rice) == (70, [19])
+
+
+def test_what_the_page_showed_must_still_be_true(session, shop):
+    """`seen`: the balance, and the price and stock of each product in the cart; other goods do not matter."""
+    village_id, household_id, number, rice, soap = shop
+    seen = Seen(balance=100, goods={rice: (30, 20), soap: (5, 10)})
+    for outdated in (
+        Seen(balance=90, goods=seen.goods),
+        Seen(balance=100, goods={rice: (25, 20)}),
+        Seen(balance=100, goods={rice: (30, 21)}),
+        Seen(balance=100, goods={soap: (5, 10)}),  # rice was not on the page
+    ):
+        with pytest.raises(CartOutdated):
+            redeem(village_id, number, [(rice, 1)], seen=outdated)
+    assert state(session, household_id, rice, soap) == (100, [20, 10])
+    assert session.query(Redemption).count() == 0
+
+    redeem(village_id, number, [(rice, 1)], seen=Seen(balance=100, goods={rice: (30, 20), soap: (5, 9)}))
+    assert state(session, household_id, rice, soap) == (70, [19, 10])
+    # A retry of that confirm (same key) is its receipt, although the page it came from is outdated now.
+    first = redeem(village_id, number, [(soap, 1)], key="twice", seen=Seen(70, {soap: (5, 10)}))
+    assert redeem(village_id, number, [(soap, 1)], key="twice", seen=Seen(70, {soap: (5, 10)})) == first
+    assert state(session, household_id, rice, soap) == (65, [19, 9])
 
 
 def test_lost_card_cannot_redeem(session, shop):

@@ -74,8 +74,19 @@ def cart_key(html: str) -> str:
     return re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html).group(1)
 
 
-def redeem(client, ids, key="key-1", **quantities):
+def seen_of(html: str) -> str:
+    return re.search(r'name="seen"[^>]*value="([^"]*)"', html).group(1)
+
+
+def audit_count(app) -> int:
+    with fresh_session(app) as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent))
+
+
+def redeem(client, ids, key="key-1", seen=None, **quantities):
     data = {"idempotency_key": key} | {f"q-{ids[name]}": str(q) for name, q in quantities.items()}
+    if seen is not None:
+        data["seen"] = seen
     return client.post(f"/counter/cards/{ids['card']}/redeem", data=data)
 
 
@@ -281,14 +292,166 @@ def test_double_post_with_one_key_redeems_once_and_shows_the_same_receipt(app, a
         assert session.scalar(select(func.count()).where(AuditEvent.tag == "shop:redemption:create")) == 1
 
 
-def test_same_key_with_another_cart_is_refused(app, admin, shop):
-    receipt_id(redeem(admin, shop, key="k-1", rice=1))
+def test_same_key_with_another_cart_is_an_old_page_explained(app, admin, shop):
+    """The key of a confirm that already redeemed, with another cart (an old page confirmed again): nothing is
+    sold, and the cadre reads what happened, with the first receipt and a way to start again."""
+    rid = receipt_id(redeem(admin, shop, key="k-1", rice=1))
+    audits = audit_count(app)
     response = redeem(admin, shop, key="k-1", rice=2)
     html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert alerts(html) == ["同一个请求编号已用于另一项不同的操作。"]
-    assert cart_key(html) != "k-1"
+    assert alerts(html) == ["这一单已经确认过了（收据 No. A-000001），刚才的页面是旧的。"]
+    assert "同一个请求编号" not in html  # the raw rule's words are for the API
+    assert "这一次没有兑换任何商品，积分和库存都没有变。" in html
+    assert re.search(rf'<a href="/counter/receipts/{rid}">查看收据 No. A-000001</a>', html)
+    restart = re.search(r'<a class="button primary" href="([^"]+)">重新开始</a>', html)
+    assert restart and restart.group(1) == f"/counter/cards/{shop['card']}"
+    assert 'name="idempotency_key"' not in html  # no form to send the old key again
     assert state(app, shop) == (70, 19, 10, 1)
+    assert audit_count(app) == audits
+
+    fresh = admin.get(restart.group(1)).get_data(as_text=True)  # 重新开始: a new key, today's balance
+    assert cart_key(fresh) != "k-1" and re.search(r"data-balance-shown>70<", fresh)
+    receipt_id(redeem(admin, shop, key=cart_key(fresh), rice=2, seen=seen_of(fresh)))
+    assert state(app, shop) == (10, 17, 10, 2)
+
+
+# ---- old pages: never cached, and a confirm from an outdated one redeems nothing -------------------------
+
+
+def test_every_counter_answer_is_no_store(app, admin, shop):
+    """The browser keeps no copy, so Back asks again (the balance and stock of before are never shown)."""
+    page = admin.get(f"/counter/cards/{shop['card']}")
+    html = page.get_data(as_text=True)
+    rid = receipt_id(done := redeem(admin, shop, key=cart_key(html), rice=1, seen=seen_of(html)))
+    answers = {
+        "counter": admin.get("/counter/"),
+        "scan 303": admin.post("/counter/scan", data={"scan": shop["card_number"]}),
+        "scan refused": admin.post("/counter/scan", data={"scan": "A99999"}),
+        "card page": page,
+        "confirm 303": done,
+        "confirm refused": redeem(admin, shop, key="k-poor", rice=9),
+        "outdated confirm": redeem(admin, shop, key="k-old", rice=1, seen=seen_of(html)),
+        "old page": redeem(admin, shop, key=cart_key(html), rice=2),
+        "receipt": admin.get(f"/counter/receipts/{rid}"),
+        "receipt a4": admin.get(f"/counter/receipts/{rid}?paper=a4"),
+        "receipts": admin.get("/counter/receipts/"),
+        "return form": admin.get(f"/counter/receipts/{rid}/cancel"),
+        "return refused": admin.post(f"/counter/receipts/{rid}/cancel", data={"reason": ""}),
+        "other village": admin.get(f"/counter/cards/{shop['b_card']}"),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "counter": 200,
+        "scan 303": 303,
+        "scan refused": 404,
+        "card page": 200,
+        "confirm 303": 303,
+        "confirm refused": 409,
+        "outdated confirm": 303,
+        "old page": 409,
+        "receipt": 200,
+        "receipt a4": 200,
+        "receipts": 200,
+        "return form": 200,
+        "return refused": 422,
+        "other village": 404,
+    }
+    for name, response in answers.items():
+        assert response.headers.get("Cache-Control") == "no-store", name
+    assert "no-store" not in (admin.get("/static/js/counter.js").headers.get("Cache-Control") or "")
+
+
+def test_counter_page_carries_what_it_shows_and_a_page_to_reload(admin, shop):
+    html = admin.get(f"/counter/cards/{shop['card']}?q=").get_data(as_text=True)
+    assert seen_of(html) == f"100;{shop['rice']}:30:20,{shop['soap']}:5:10"
+    assert re.search(r'<input autocomplete="off" id="seen" name="seen" type="hidden"', html)
+    assert re.search(r'<input autocomplete="off" id="idempotency_key" name="idempotency_key"', html)
+    assert len(re.findall(r'autocomplete="off" data-qty', html)) == 2  # Back brings no old quantities
+    assert f'data-fresh-url="/counter/cards/{shop["card"]}?q="' in html
+    refused = redeem(admin, shop, key="k-poor", rice=9).get_data(as_text=True)  # a POST's answer
+    assert f'data-fresh-url="/counter/cards/{shop["card"]}"' in refused
+    assert 'data-fresh-url="/counter/"' in admin.get("/counter/").get_data(as_text=True)
+
+
+def test_a_confirm_after_the_balance_changed_redeems_nothing_and_refreshes(app, admin, shop):
+    """The page was built at 100 points; another counter (or Back) redeemed meanwhile. Confirming the old
+    page sells nothing: the card page again, at 70 points, with the cart the cadre chose, and why."""
+    old = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    receipt_id(redeem(admin, shop, key="elsewhere", rice=1))
+    before, audits = state(app, shop), audit_count(app)
+    assert before == (70, 19, 10, 1)
+
+    response = redeem(admin, shop, key=cart_key(old), rice=1, soap=2, seen=seen_of(old))
+    assert response.status_code == 303
+    assert response.headers["Location"] == (
+        f"/counter/cards/{shop['card']}?cart={shop['rice']}:1,{shop['soap']}:2"
+    )
+    assert state(app, shop) == before and audit_count(app) == audits
+    with fresh_session(app) as session:
+        assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 3  # 2 × base, 1 redemption
+
+    html = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert alerts(html) == ["余额或库存已变化，已按最新情况刷新，请核对后再确认。"]
+    assert re.search(r"data-balance-shown>70<", html) and "库存 19" in html
+    assert re.search(rf'name="q-{shop["rice"]}" value="1"', html)
+    assert re.search(rf'name="q-{shop["soap"]}" value="2"', html)
+    assert cart_key(html) != cart_key(old) and seen_of(html).startswith("70;")
+
+    # Confirmed again on the refreshed page: it is redeemed, once.
+    receipt_id(redeem(admin, shop, key=cart_key(html), rice=1, soap=2, seen=seen_of(html)))
+    assert state(app, shop) == (30, 18, 8, 2)
+
+
+def test_a_price_or_a_stock_change_of_the_cart_is_outdated_but_not_of_other_goods(app, admin, shop):
+    old = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    with fresh_session(app), unit_of_work() as session:  # soap is not in the cart: its stock does not matter
+        inventory.write_off(
+            session, actor=None, village_id=shop["a"], product_id=shop["soap"], quantity=1, reason="破损"
+        )
+    receipt_id(redeem(admin, shop, key=cart_key(old), rice=1, seen=seen_of(old)))
+    assert state(app, shop) == (70, 19, 9, 1)
+
+    old = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    with fresh_session(app), unit_of_work() as session:
+        rice = inventory.get_product(session, village_id=shop["a"], product_id=shop["rice"])
+        data = inventory.ProductInput(name=rice.name, zone_id=rice.zone_id, unit=rice.unit, points_price=35)
+        inventory.update_product(session, actor=None, village_id=shop["a"], product_id=rice.id, data=data)
+    response = redeem(admin, shop, key=cart_key(old), rice=1, seen=seen_of(old))
+    assert response.status_code == 303 and "?cart=" in response.headers["Location"]
+    assert state(app, shop) == (70, 19, 9, 1)
+    assert "35 分/袋" in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
+def test_lines_no_longer_possible_are_left_out_and_named(app, admin, shop):
+    old = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    with fresh_session(app), unit_of_work() as session:  # another counter: all soap but 1 goes
+        inventory.write_off(
+            session, actor=None, village_id=shop["a"], product_id=shop["soap"], quantity=9, reason="别的柜台"
+        )
+    response = redeem(admin, shop, key=cart_key(old), rice=1, soap=2, seen=seen_of(old))
+    assert response.status_code == 303
+    html = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert alerts(html) == [
+        "余额或库存已变化，已按最新情况刷新，请核对后再确认。",
+        "“洗洁精”现在只剩 1瓶，已从购物车去掉，请重新选择数量。",
+    ]
+    assert re.search(rf'name="q-{shop["rice"]}" value="1"', html)
+    assert re.search(rf'name="q-{shop["soap"]}" value=""', html)
+    assert state(app, shop) == (100, 20, 1, 0)
+    # a carried cart is only a suggestion: nonsense in it is ignored
+    for junk in ("x", "1:1000", f"{shop['rice']}:-1", "999999:1"):
+        page = admin.get(f"/counter/cards/{shop['card']}?cart={junk}")
+        assert page.status_code == 200, junk
+        assert 'value="1000"' not in page.get_data(as_text=True)
+
+
+def test_a_double_click_after_the_first_confirm_is_still_its_receipt(app, admin, shop):
+    """The second click of a double click arrives after the first committed: its page is outdated by then,
+    but it is the same request, so it gets the same receipt (the replay comes before the comparison)."""
+    html = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    first = receipt_id(redeem(admin, shop, key=cart_key(html), rice=2, seen=seen_of(html)))
+    second = receipt_id(redeem(admin, shop, key=cart_key(html), rice=2, seen=seen_of(html)))
+    assert first == second and state(app, shop) == (40, 18, 10, 1)
 
 
 def test_a_card_lost_while_the_cart_was_filled_is_refused(app, admin, shop):
