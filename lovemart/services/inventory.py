@@ -351,7 +351,7 @@ def move_stock(
     stock_after = connection.execute(_MOVE_STOCK, ids | {"quantity": quantity}).scalar_one_or_none()
     if stock_after is None:
         name, left = connection.execute(_STOCK_LEFT, ids).one()
-        raise OutOfStock(product=name, wanted=-quantity, left=left)
+        raise OutOfStock(product_id=product_id, product=name, wanted=-quantity, left=left)
     movement_id = connection.execute(
         _INSERT_MOVEMENT,
         {

@@ -225,7 +225,8 @@ def test_refusals_say_why_and_keep_the_cart(page, sign_in, live_app, counter_sho
     try:
         page.locator("[data-confirm]").click()
         page.wait_for_url(re.compile(r"/redeem$"))
-        assert f"“{RICE}”库存不足：需要 2，仅剩 1。" in page.locator(".cart-error").inner_text()
+        assert "请修改标红的商品数量。" in page.locator(".cart-error").inner_text()
+        assert rice.locator(".good-error").inner_text() == f"“{RICE}”库存不足：需要 2，仅剩 1。"
         assert rice.locator("[data-qty]").input_value() == "2"  # the cart as it was
         assert page.locator("[data-cart-lines] li").count() == 1
         assert _books(live_app, counter_shop, card) == before
