@@ -20,11 +20,13 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from lovemart.forms.base import LoveMartForm, OneMessage, Range, SearchForm, WholeNumberField, options
-from lovemart.services.inventory import StockInLine
+from lovemart.services.inventory import LARGE_STOCK_IN, StockInLine
 
 #: How many blank goods lines a form shows at first; "more lines" adds this many again.
 BLANK_LINES = 5
 MAX_LINES = 60
+#: The most of one product a line (stock-in, write-off, correction) may carry at all.
+MAX_QUANTITY = 1_000_000
 
 
 def product_options(products, zones) -> list[SelectChoice]:
@@ -112,9 +114,20 @@ class StockLineForm(LineForm):
 
     product_id = SelectField(_l("商品"), validators=[Optional()])
     quantity = WholeNumberField(
-        _l("数量"), validators=[Optional(), Range(min=1, max=1_000_000, below=_l("数量必须大于零。"))]
+        _l("数量"), validators=[Optional(), Range(min=1, max=MAX_QUANTITY, below=_l("数量必须大于零。"))]
     )
     use_by = DateField(_l("保质期至"), validators=[Optional()])
+    #: Ticked with the quantity it confirms as its value, so a changed quantity is asked again.
+    confirmed = StringField(validators=[Optional(), Length(max=12)])
+
+    @property
+    def large(self) -> bool:
+        """A quantity above `LARGE_STOCK_IN`: asked again before it is stocked in."""
+        return self.quantity.data is not None and LARGE_STOCK_IN < self.quantity.data <= MAX_QUANTITY
+
+    @property
+    def large_confirmed(self) -> bool:
+        return self.large and self.confirmed.data == str(self.quantity.data)
 
     def is_blank(self) -> bool:
         return (
@@ -132,6 +145,9 @@ class StockLineForm(LineForm):
             valid = False
         if self.quantity.data is None and not self.quantity.errors:
             self.quantity.errors = [*self.quantity.errors, _l("请填写数量。")]
+            valid = False
+        if self.large and not self.large_confirmed:
+            self.quantity.errors = [_l("数量很大，请再核对一遍；无误请勾选下面的确认。")]
             valid = False
         return valid
 
@@ -172,12 +188,26 @@ class StockInForm(GoodsLinesMixin, LoveMartForm):
     lines = FieldList(FormField(StockLineForm), min_entries=BLANK_LINES, max_entries=MAX_LINES)
 
 
+class CorrectionForm(LoveMartForm):
+    """更正入库: what the stock-in really brought, and why it was typed otherwise."""
+
+    quantity = WholeNumberField(
+        _l("实收数量"),
+        validators=[
+            InputRequired(_l("请填写实收数量。")),
+            Range(min=0, max=MAX_QUANTITY, below=_l("实收数量不能为负数。")),
+        ],
+        description=_l("这次入库实际收到的数量；一件也没收到填 0。"),
+    )
+    reason = StringField(_l("更正原因"), validators=[DataRequired(_l("请填写更正原因。")), Length(max=200)])
+
+
 class WriteOffForm(LoveMartForm):
     quantity = WholeNumberField(
         _l("报损数量"),
         validators=[
             InputRequired(_l("请填写报损数量。")),
-            Range(min=1, max=1_000_000, below=_l("报损数量必须大于零。")),
+            Range(min=1, max=MAX_QUANTITY, below=_l("报损数量必须大于零。")),
         ],
     )
     reason = StringField(_l("报损原因"), validators=[DataRequired(_l("请填写报损原因。")), Length(max=200)])

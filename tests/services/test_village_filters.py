@@ -126,7 +126,9 @@ READERS = {
         on(inspections.not_passing),
         on(inventory.catalogue, active_only=False),
         on(inventory.catalogue_page, active_only=False),
+        on(inventory.correctable, product_id=T("product")),
         on(inventory.expiring, today=TODAY),
+        on(inventory.get_movement, movement_id=T("stock_in")),
         on(inventory.get_product, product_id=T("product")),
         on(inventory.get_stocktake, stocktake_id=T("stocktake")),
         on(inventory.get_zone, zone_id=T("zone")),
@@ -279,7 +281,8 @@ NOTHING_TO_NAME = {
     "walls.get", "walls.goods_donations", "walls.household_by_number", "inventory.low_stock",
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
     "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
-    "witness.alarms", "activity.participation",
+    "witness.alarms", "activity.participation", "inventory.correctable",
+    "inventory.get_movement",
 }  # fmt: skip
 
 
