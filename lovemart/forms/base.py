@@ -90,12 +90,12 @@ class Range(NumberRange):
             raise StopValidation(str(self.above or self._both(field)))
 
     def _both(self, field) -> str:
-        bounds = {"min": self.min, "max": self.max}
+        bounds, wtforms_own = {"min": self.min, "max": self.max}, field.gettext  # WTForms' own catalogue
         if self.max is None:
-            return field.gettext("Number must be at least %(min)s.") % bounds
+            return wtforms_own("Number must be at least %(min)s.") % bounds
         if self.min is None:
-            return field.gettext("Number must be at most %(max)s.") % bounds
-        return field.gettext("Number must be between %(min)s and %(max)s.") % bounds
+            return wtforms_own("Number must be at most %(max)s.") % bounds
+        return wtforms_own("Number must be between %(min)s and %(max)s.") % bounds
 
 
 class Filled:
@@ -107,7 +107,8 @@ class Filled:
 
     def __call__(self, form, field):
         if field.data is None:
-            raise StopValidation(str(self.message or field.gettext("This field is required.")))
+            wtforms_own = field.gettext  # WTForms' own catalogue says it in the request's language
+            raise StopValidation(str(self.message or wtforms_own("This field is required.")))
 
 
 class OneMessage:
