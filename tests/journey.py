@@ -356,10 +356,14 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
         inventory.update_product, tag=T.PRODUCT_UPDATE, subject="Product", at=v.village, actor=admin,
         village_id=v.village, product_id=v.product, data=ProductInput(f"{mark}大米", v.zone, "袋", 5),
     )  # fmt: skip
-    a(
+    v.stock_in = a(
         inventory.stock_in, tag=T.STOCK_IN, subject="StockMovement", at=v.village, actor=admin,
         pick=lambda movements: movements[0].id,
         village_id=v.village, lines=[StockInLine(v.product, 50, use_by=date.today() + timedelta(days=3))],
+    )  # fmt: skip
+    a(
+        inventory.correct_stock_in, tag=T.STOCK_CORRECT, subject="StockMovement", at=v.village, actor=admin,
+        village_id=v.village, movement_id=v.stock_in, quantity=52, reason=f"{mark}少点了两袋",
     )  # fmt: skip
     a(
         inventory.write_off, tag=T.STOCK_WRITE_OFF, subject="StockMovement", at=v.village, actor=admin,

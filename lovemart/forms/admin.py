@@ -1,11 +1,11 @@
 """System administration: villages and staff accounts."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lovemart.authz import Role
-from lovemart.forms.base import LoveMartForm, enum_options, options
+from lovemart.forms.base import Filled, LoveMartForm, Range, WholeNumberField, enum_options, options
 from lovemart.services.activity import QUIET_DAYS_MAX, QUIET_DAYS_MIN
 from lovemart.services.users import MIN_PASSWORD_LENGTH
 
@@ -24,30 +24,36 @@ class VillageForm(LoveMartForm):
     )
     name = StringField(_l("村名称"), validators=[DataRequired(), Length(max=64)])
     groups = TextAreaField(_l("村民小组（每行一个）"), validators=[DataRequired()])
-    base_points = IntegerField(_l("新卡基础积分"), default=100, validators=[NumberRange(min=0, max=100000)])
-    yuan_per_point = IntegerField(_l("每分折合（元）"), default=3, validators=[NumberRange(min=1, max=1000)])
+    base_points = WholeNumberField(
+        _l("新卡基础积分"), default=100, validators=[Filled(), Range(min=0, max=100000)]
+    )
+    yuan_per_point = WholeNumberField(
+        _l("每分折合（元）"), default=3, validators=[Filled(), Range(min=1, max=1000)]
+    )
     card_prefix = StringField(_l("卡号前缀"), validators=[Optional(), Length(max=16)])
-    notice_days = IntegerField(_l("公示期（天）"), default=7, validators=[NumberRange(min=1, max=60)])
+    notice_days = WholeNumberField(_l("公示期（天）"), default=7, validators=[Filled(), Range(min=1, max=60)])
     credit_after_notice = BooleanField(_l("公示后入账（加分经公示无异议后才入账）"))
-    quiet_days = IntegerField(
-        _l("冷清提醒（天）"), default=60, validators=[NumberRange(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)]
+    quiet_days = WholeNumberField(
+        _l("冷清提醒（天）"),
+        default=60,
+        validators=[Filled(), Range(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
     )
 
 
 class VillageSettingsForm(LoveMartForm):
-    base_points = IntegerField(_l("新卡基础积分"), validators=[NumberRange(min=0, max=100000)])
-    yuan_per_point = IntegerField(_l("每分折合（元）"), validators=[NumberRange(min=1, max=1000)])
+    base_points = WholeNumberField(_l("新卡基础积分"), validators=[Filled(), Range(min=0, max=100000)])
+    yuan_per_point = WholeNumberField(_l("每分折合（元）"), validators=[Filled(), Range(min=1, max=1000)])
     card_prefix = StringField(_l("卡号前缀"), validators=[DataRequired(), Length(max=16)])
-    notice_days = IntegerField(_l("公示期（天）"), validators=[NumberRange(min=1, max=60)])
+    notice_days = WholeNumberField(_l("公示期（天）"), validators=[Filled(), Range(min=1, max=60)])
     credit_after_notice = BooleanField(
         _l("公示后入账（加分经公示无异议后才入账）"),
         description=_l(
             "打开后，新记的加分先显示为“公示中”，列入公示并在公示期满无异议后才入账；扣分仍立即生效。"
         ),
     )
-    quiet_days = IntegerField(
+    quiet_days = WholeNumberField(
         _l("冷清提醒（天）"),
-        validators=[NumberRange(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
+        validators=[Filled(), Range(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
         description=_l("一户超过这么多天没有任何积分记录，就列入监督提示和县、乡看板的冷清提醒。"),
     )
 

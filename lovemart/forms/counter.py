@@ -15,7 +15,7 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from lovemart.forms.base import LoveMartForm
-from lovemart.services.errors import CardNotActive, DomainError, NotFound
+from lovemart.services.errors import CardNotActive, DomainError, NotFound, OutOfStock
 from lovemart.services.redemptions import MAX_LINES, MAX_QUANTITY, CartLine, Seen
 
 #: The path of a villager's page inside the URL a card's QR code carries: …/c/<token>[/…][?…]
@@ -28,6 +28,8 @@ _QUANTITY_NAME = re.compile(r"q-(\d{1,12})")
 _SEEN = re.compile(r"(-?\d{1,12});((?:\d{1,12}:\d{1,12}:-?\d{1,12})(?:,\d{1,12}:\d{1,12}:-?\d{1,12})*)?")
 #: A cart carried back to the card page (`cart_text`): "<id>:<quantity>,…"
 _CART = re.compile(rf"\d{{1,12}}:\d{{1,3}}(?:,\d{{1,12}}:\d{{1,3}}){{0,{MAX_LINES - 1}}}")
+#: A whole number as typed (full-width digits too: a Chinese input method may give them).
+_WHOLE = re.compile(r"[+-]?\d+")
 
 
 def new_idempotency_key() -> str:
@@ -135,8 +137,11 @@ class CartForm(LoveMartForm):
     what the page showed when it was built (`seen`, see `seen_text`).
 
     `cart` keeps what was typed, so a refused confirm shows the cart exactly as it was; `lines` is the
-    parsed cart for the service. The hidden fields are `autocomplete="off"`: a page that the browser loads
-    again from its history must not get the old key and the old state back (Chromium restores form fields)."""
+    parsed cart for the service. A quantity that is not a whole number, is negative, too big or more than
+    the stock left is refused beside its own product (`line_errors`, product id → message), never taken
+    as something else (2.5 is not 2, −1 is not "none"). The hidden fields are `autocomplete="off"`: a page
+    that the browser loads again from its history must not get the old key and the old state back (Chromium
+    restores form fields)."""
 
     idempotency_key = HiddenField(
         validators=[DataRequired(message=_l("缺少请求编号，请刷新页面后重试。")), Length(max=80)],
@@ -149,16 +154,19 @@ class CartForm(LoveMartForm):
         raw = request.form if self.is_submitted() else {}
         self.cart: dict[int, str] = quantities_typed(raw)
         self.lines: list[CartLine] = []
+        self.line_errors: dict[int, str] = {}
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         lines = []
         for product_id, typed in sorted(self.cart.items()):
-            if not typed.isdigit() or int(typed) > MAX_QUANTITY:
-                self.form_errors.append(_l("数量必须是 0 到 %(n)d 之间的整数。") % {"n": MAX_QUANTITY})
-                return False
-            if int(typed) > 0:
+            if problem := quantity_problem(typed):
+                self.line_errors[product_id] = problem
+            elif int(typed) > 0:
                 lines.append(CartLine(product_id, int(typed)))
+        if self.line_errors:
+            self.form_errors.append(_l("请修改标红的商品数量。"))
+            return False
         if not lines:
             self.form_errors.append(_l("购物车是空的：请先点选商品或填写数量。"))
             return False
@@ -168,9 +176,29 @@ class CartForm(LoveMartForm):
         self.lines = lines
         return valid
 
+    def take_refusal(self, error: DomainError) -> bool:
+        """`lovemart.web.forms.submit`'s hook: too little stock of one product is said beside that product."""
+        product_id = getattr(error, "product_id", None)
+        if isinstance(error, OutOfStock) and product_id in self.cart:
+            self.line_errors[product_id] = error.message
+            self.form_errors.append(_l("请修改标红的商品数量。"))
+            return True
+        return False
+
     def all_errors(self) -> list[str]:
         """Every message of the form in one list (the key is a hidden field: its errors go with the rest)."""
         return [*map(str, self.form_errors), *(str(e) for e in self.idempotency_key.errors)]
+
+
+def quantity_problem(typed: str) -> str | None:
+    """Why a typed cart quantity cannot be taken, or None (0 and blank mean "not taken")."""
+    if not _WHOLE.fullmatch(typed):
+        return str(_l("请输入整数。"))
+    if typed.startswith("-") and typed.strip("-0"):
+        return str(_l("数量不能为负数。"))
+    if len(typed.lstrip("+-")) > 6 or int(typed) > MAX_QUANTITY:
+        return str(_l("一次最多兑换 %(n)d 件。") % {"n": MAX_QUANTITY})
+    return None
 
 
 def quantities_typed(formdata: Mapping) -> dict[int, str]:

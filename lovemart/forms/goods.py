@@ -13,19 +13,20 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from lovemart.forms.base import LoveMartForm, SearchForm, options
-from lovemart.services.inventory import StockInLine
+from lovemart.forms.base import LoveMartForm, OneMessage, Range, SearchForm, WholeNumberField, options
+from lovemart.services.inventory import LARGE_STOCK_IN, StockInLine
 
 #: How many blank goods lines a form shows at first; "more lines" adds this many again.
 BLANK_LINES = 5
 MAX_LINES = 60
+#: The most of one product a line (stock-in, write-off, correction) may carry at all.
+MAX_QUANTITY = 1_000_000
 
 
 def product_options(products, zones) -> list[SelectChoice]:
@@ -53,18 +54,21 @@ class ProductForm(LoveMartForm):
     unit = StringField(
         _l("单位"), validators=[DataRequired(_l("请填写单位，如袋、瓶、件。")), Length(max=16)]
     )
-    points_price = IntegerField(
+    points_price = WholeNumberField(
         _l("兑换积分"),
         validators=[
             InputRequired(_l("请填写兑换所需积分。")),
-            NumberRange(min=1, max=100000, message=_l("兑换积分必须大于零。")),
+            Range(min=1, max=100000, below=_l("兑换积分必须大于零。")),
         ],
     )
     barcode = StringField(_l("条码（可选）"), validators=[Optional(), Length(max=32)])
-    low_stock = IntegerField(
+    low_stock = WholeNumberField(
         _l("库存预警数量"),
         default=5,
-        validators=[InputRequired(_l("请填写库存预警数量。")), NumberRange(min=0, max=100000)],
+        validators=[
+            InputRequired(_l("请填写库存预警数量。")),
+            Range(min=0, max=100000, below=_l("库存预警数量不能为负数。")),
+        ],
     )
     active = BooleanField(_l("在售"), default=True)
     photo = FileField(
@@ -96,7 +100,7 @@ class ProductFilterForm(SearchForm):
         return int(self.zone.data) if (self.zone.data or "").isdigit() else None
 
 
-class LineForm(Form):
+class LineForm(OneMessage, Form):
     """Base of the rows inside a FieldList: plain WTForms forms (no CSRF of their own, the enclosing form has
     it) that still speak the request's language, as Flask-WTF's forms do."""
 
@@ -109,10 +113,21 @@ class StockLineForm(LineForm):
     """One line of goods received. Blank: ignored. Product without quantity, or the reverse: refused."""
 
     product_id = SelectField(_l("商品"), validators=[Optional()])
-    quantity = IntegerField(
-        _l("数量"), validators=[Optional(), NumberRange(min=1, max=1_000_000, message=_l("数量必须大于零。"))]
+    quantity = WholeNumberField(
+        _l("数量"), validators=[Optional(), Range(min=1, max=MAX_QUANTITY, below=_l("数量必须大于零。"))]
     )
     use_by = DateField(_l("保质期至"), validators=[Optional()])
+    #: Ticked with the quantity it confirms as its value, so a changed quantity is asked again.
+    confirmed = StringField(validators=[Optional(), Length(max=12)])
+
+    @property
+    def large(self) -> bool:
+        """A quantity above `LARGE_STOCK_IN`: asked again before it is stocked in."""
+        return self.quantity.data is not None and LARGE_STOCK_IN < self.quantity.data <= MAX_QUANTITY
+
+    @property
+    def large_confirmed(self) -> bool:
+        return self.large and self.confirmed.data == str(self.quantity.data)
 
     def is_blank(self) -> bool:
         return (
@@ -130,6 +145,9 @@ class StockLineForm(LineForm):
             valid = False
         if self.quantity.data is None and not self.quantity.errors:
             self.quantity.errors = [*self.quantity.errors, _l("请填写数量。")]
+            valid = False
+        if self.large and not self.large_confirmed:
+            self.quantity.errors = [_l("数量很大，请再核对一遍；无误请勾选下面的确认。")]
             valid = False
         return valid
 
@@ -170,12 +188,26 @@ class StockInForm(GoodsLinesMixin, LoveMartForm):
     lines = FieldList(FormField(StockLineForm), min_entries=BLANK_LINES, max_entries=MAX_LINES)
 
 
+class CorrectionForm(LoveMartForm):
+    """更正入库: what the stock-in really brought, and why it was typed otherwise."""
+
+    quantity = WholeNumberField(
+        _l("实收数量"),
+        validators=[
+            InputRequired(_l("请填写实收数量。")),
+            Range(min=0, max=MAX_QUANTITY, below=_l("实收数量不能为负数。")),
+        ],
+        description=_l("这次入库实际收到的数量；一件也没收到填 0。"),
+    )
+    reason = StringField(_l("更正原因"), validators=[DataRequired(_l("请填写更正原因。")), Length(max=200)])
+
+
 class WriteOffForm(LoveMartForm):
-    quantity = IntegerField(
+    quantity = WholeNumberField(
         _l("报损数量"),
         validators=[
             InputRequired(_l("请填写报损数量。")),
-            NumberRange(min=1, max=1_000_000, message=_l("报损数量必须在 1 到 1000000 之间。")),
+            Range(min=1, max=MAX_QUANTITY, below=_l("报损数量必须大于零。")),
         ],
     )
     reason = StringField(_l("报损原因"), validators=[DataRequired(_l("请填写报损原因。")), Length(max=200)])

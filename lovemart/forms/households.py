@@ -2,40 +2,50 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
-from lovemart.forms.base import LoveMartForm, SearchForm, enum_options, options
+from lovemart.forms.base import LoveMartForm, Range, SearchForm, WholeNumberField, enum_options, options
+from lovemart.forms.points import optional_int
 from lovemart.models.households import Gender, HouseholdStatus, Relation
+
+
+def chosen(enum, message) -> dict:
+    """A select that starts on "请选择" and must be answered: nothing that labels a household or a person
+    (户类别, 小组, 关系, 性别) is set to a value the cadre did not choose."""
+    return {
+        "choices": options([("", _l("— 请选择 —"))]) + enum_options(enum),
+        "validators": [DataRequired(message)],
+    }
 
 
 class HouseholdForm(LoveMartForm):
     number = StringField(_l("户号"), validators=[DataRequired(), Length(max=32)])
-    group_id = SelectField(_l("村民小组"), coerce=int, validators=[DataRequired()])
+    group_id = SelectField(
+        _l("村民小组"), coerce=optional_int, validators=[DataRequired(_l("请选择村民小组。"))]
+    )
     address = StringField(_l("住址"), validators=[Optional(), Length(max=200)])
     phone = StringField(_l("电话"), validators=[Optional(), Length(max=20)])
-    status = SelectField(_l("户类别"), choices=enum_options(HouseholdStatus))
+    status = SelectField(_l("户类别"), **chosen(HouseholdStatus, _l("请选择户类别。")))
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.group_id.choices = options((g.id, g.name) for g in groups)
+        self.group_id.choices = options([("", _l("— 请选择 —")), *((g.id, g.name) for g in groups)])
 
 
 class MemberForm(LoveMartForm):
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=32)])
-    relation = SelectField(_l("与户主关系"), choices=enum_options(Relation))
-    gender = SelectField(_l("性别"), choices=enum_options(Gender))
-    birth_year = IntegerField(_l("出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
+    relation = SelectField(_l("与户主关系"), **chosen(Relation, _l("请选择与户主关系。")))
+    gender = SelectField(_l("性别"), **chosen(Gender, _l("请选择性别。")))
+    birth_year = WholeNumberField(_l("出生年份"), validators=[Optional(), Range(min=1900, max=2100)])
 
 
 class NewHouseholdForm(HouseholdForm):
     """A new household starts with its head."""
 
     head_name = StringField(_l("户主姓名"), validators=[DataRequired(), Length(max=32)])
-    head_gender = SelectField(_l("户主性别"), choices=enum_options(Gender))
-    head_birth_year = IntegerField(
-        _l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)]
-    )
+    head_gender = SelectField(_l("户主性别"), **chosen(Gender, _l("请选择性别。")))
+    head_birth_year = WholeNumberField(_l("户主出生年份"), validators=[Optional(), Range(min=1900, max=2100)])
 
 
 class HouseholdFilterForm(SearchForm):

@@ -9,7 +9,6 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
-from lovemart.forms.base import LoveMartForm, SearchForm, options
+from lovemart.forms.base import LoveMartForm, SearchForm, WholeNumberField, options
 from lovemart.models.inspections import CHECKS
 
 #: The rule select's "no points" choice.
@@ -53,7 +52,7 @@ class InspectionForm(_InspectedFields, LoveMartForm):
 class RoundRowForm(Form):
     """One household's line in the round; the household comes from a hidden id the service checks."""
 
-    household_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    household_id = WholeNumberField(widget=HiddenInput(), validators=[InputRequired()])
     rule = SelectField(_l("加减分"), default=NO_RULE, validators=[Optional()])
     note = StringField(_l("备注"), validators=[Optional(), Length(max=500)])
 

@@ -2,11 +2,11 @@
 objection (异议) on the QR page."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, TextAreaField
 from wtforms.fields import MonthField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
-from lovemart.forms.base import LoveMartForm, options
+from lovemart.forms.base import LoveMartForm, Range, WholeNumberField, options
 from lovemart.forms.points import RequestKeyMixin
 from lovemart.models.notices import ObjectionStatus
 from lovemart.services.notices import MAX_TEXT
@@ -14,9 +14,9 @@ from lovemart.services.notices import MAX_TEXT
 
 class CompileForm(LoveMartForm):
     month = MonthField(_l("公示月份"), validators=[DataRequired(_l("请选择月份。"))])
-    days = IntegerField(
+    days = WholeNumberField(
         _l("公示期（天）"),
-        validators=[DataRequired(_l("请填写公示期。")), NumberRange(min=1, max=60)],
+        validators=[InputRequired(_l("请填写公示期。")), Range(min=1, max=60)],
         description=_l("发布后这么多天内，村民可以提出异议。"),
     )
     honour_roll = BooleanField(_l("附红黑榜（本期得分最多和扣分最多的各 5 户）"), default=True)

@@ -3,10 +3,10 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from lovemart.forms.base import LoveMartForm, enum_options
+from lovemart.forms.base import LoveMartForm, Range, WholeNumberField, enum_options
 from lovemart.models.rules import RuleCategory
 
 #: "-5,-10,-20"; Chinese commas, 、 and spaces are accepted too.
@@ -16,15 +16,15 @@ _REPEAT = re.compile(r"^\s*-?\d+(\s*[,，、\s]\s*-?\d+)*\s*$")
 class RuleForm(LoveMartForm):
     name = StringField(_l("细则名称"), validators=[DataRequired(), Length(max=100)])
     category = SelectField(_l("类别"), choices=enum_options(RuleCategory))
-    points = IntegerField(
+    points = WholeNumberField(
         _l("分值"),
-        validators=[InputRequired(_l("请填写分值。")), NumberRange(min=-10000, max=10000)],
+        validators=[InputRequired(_l("请填写分值。")), Range(min=-10000, max=10000)],
         description=_l("加分填正数；扣分项填负数，如 -5。"),
     )
     description = TextAreaField(_l("说明"), validators=[Optional(), Length(max=500)])
-    cap_per_month = IntegerField(
+    cap_per_month = WholeNumberField(
         _l("每户每月上限（分）"),
-        validators=[Optional(), NumberRange(min=1, max=100000)],
+        validators=[Optional(), Range(min=1, max=100000)],
         description=_l("只用于加分项；留空表示不限。"),
     )
     repeat_points = StringField(

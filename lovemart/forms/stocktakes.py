@@ -1,11 +1,11 @@
 """Stocktake forms: start a count (one zone or the whole shop), the count sheet, and confirmation."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional
+from wtforms import FieldList, FormField, SelectField
+from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import HiddenInput
 
-from lovemart.forms.base import LoveMartForm, options
+from lovemart.forms.base import LoveMartForm, Range, WholeNumberField, options
 from lovemart.forms.goods import LineForm
 
 #: The zone choice meaning "the whole shop".
@@ -27,10 +27,10 @@ class StartStocktakeForm(LoveMartForm):
 class CountLineForm(LineForm):
     """One product's counted quantity; left empty, the product is not counted and stays as it is."""
 
-    product_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    counted = IntegerField(
+    product_id = WholeNumberField(widget=HiddenInput(), validators=[InputRequired()])
+    counted = WholeNumberField(
         _l("实盘数量"),
-        validators=[Optional(), NumberRange(min=0, max=1_000_000, message=_l("盘点数量不能为负数。"))],
+        validators=[Optional(), Range(min=0, max=1_000_000, below=_l("盘点数量不能为负数。"))],
     )
 
 

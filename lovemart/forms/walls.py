@@ -3,10 +3,10 @@ linking the goods, handing them over and recording how it came true."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from lovemart.forms.base import LoveMartForm, enum_options, options
+from lovemart.forms.base import LoveMartForm, Range, WholeNumberField, enum_options, options
 from lovemart.forms.public import new_request_key
 from lovemart.models.walls import WishCategory
 
@@ -62,7 +62,11 @@ class GoodsForm(LoveMartForm):
 
 class HandoverForm(LoveMartForm):
     product_id = SelectField(_l("物品"), coerce=int, validators=[DataRequired()])
-    quantity = IntegerField(_l("数量"), default=1, validators=[DataRequired(), NumberRange(min=1, max=1000)])
+    quantity = WholeNumberField(
+        _l("数量"),
+        default=1,
+        validators=[InputRequired(_l("请填写数量。")), Range(min=1, max=1000, below=_l("数量必须大于零。"))],
+    )
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -67,6 +67,7 @@ class MovementKind(StrEnum):
     ADJUSTMENT = "adjustment"  # 盘点
     WRITE_OFF = "write_off"  # 报损
     HANDOVER = "handover"  # 心愿: goods handed to the household whose wish they fulfil, for no points
+    CORRECTION = "correction"  # 更正入库: a mistyped stock-in put right on its day, naming it (either sign)
 
     @property
     def label(self):
@@ -77,6 +78,7 @@ class MovementKind(StrEnum):
             MovementKind.ADJUSTMENT: _l("盘点调整"),
             MovementKind.WRITE_OFF: _l("报损"),
             MovementKind.HANDOVER: _l("心愿交付"),
+            MovementKind.CORRECTION: _l("更正入库"),
         }[self]
 
 
@@ -89,16 +91,20 @@ class StockMovement(VillageScoped, Base):
         CheckConstraint("quantity <> 0", name="quantity_not_zero"),
         CheckConstraint("stock_after >= 0", name="stock_after_not_negative"),
         CheckConstraint(
-            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off', 'handover')",
+            "kind IN ('stock_in', 'redemption', 'return', 'adjustment', 'write_off', 'handover',"
+            " 'correction')",
             name="kind_known",
         ),
         CheckConstraint(
             "(kind IN ('stock_in', 'return') AND quantity > 0)"
             " OR (kind IN ('redemption', 'write_off', 'handover') AND quantity < 0)"
-            " OR kind = 'adjustment'",
+            " OR kind IN ('adjustment', 'correction')",
             name="sign_matches_kind",
         ),
         CheckConstraint("(kind = 'handover') = (wish_id IS NOT NULL)", name="handover_names_wish"),
+        CheckConstraint(
+            "(kind = 'correction') = (corrects_id IS NOT NULL)", name="correction_names_stock_in"
+        ),
         CheckConstraint("cost_fen IS NULL OR cost_fen >= 0", name="cost_not_negative"),
         Index("ix_stock_movements_product_id_id", "product_id", "id"),
         Index("ix_stock_movements_village_created", "village_id", "created_at"),
@@ -116,6 +122,8 @@ class StockMovement(VillageScoped, Base):
     redemption_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"), index=True)
     stocktake_id: Mapped[int | None] = mapped_column(ForeignKey("stocktakes.id"), index=True)
     wish_id: Mapped[int | None] = mapped_column(ForeignKey("wishes.id"), index=True)
+    #: The stock-in a correction (更正入库) puts right; the stock-in itself is never changed.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("stock_movements.id"), index=True)
     note: Mapped[str] = mapped_column(String(200), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

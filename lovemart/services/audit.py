@@ -55,6 +55,7 @@ class AuditTag(StrEnum):
     RULE_UPDATE = "points:rule:update"
     STOCKTAKE_CONFIRM = "stock:stocktake:confirm"
     STOCKTAKE_START = "stock:stocktake:start"
+    STOCK_CORRECT = "stock:movement:correct"
     STOCK_IN = "stock:movement:stock-in"
     STOCK_WRITE_OFF = "stock:movement:write-off"
     USER_CREATE = "user:user:create"
@@ -116,6 +117,7 @@ ACTION_NAMES = {
     AuditTag.RULE_UPDATE: _l("修改积分规则"),
     AuditTag.STOCKTAKE_CONFIRM: _l("确认盘点"),
     AuditTag.STOCKTAKE_START: _l("开始盘点"),
+    AuditTag.STOCK_CORRECT: _l("更正入库"),
     AuditTag.STOCK_IN: _l("商品入库"),
     AuditTag.STOCK_WRITE_OFF: _l("商品报损"),
     AuditTag.USER_CREATE: _l("新建用户"),

@@ -314,12 +314,20 @@ class GoodsLine:
 
     movement: StockMovement
     product: Product
+    #: The sum of the stock-in's same-day corrections (更正入库), 0 when it was right.
+    corrections: int = 0
+
+    @property
+    def quantity(self) -> int:
+        """What this line really brought: the stock-in with its corrections."""
+        return self.movement.quantity + self.corrections
 
 
 def goods_lines(
     session: Session, *, village_id: int, donation_id: int | None = None, purchase_id: int | None = None
 ) -> list[GoodsLine]:
-    """The stock-ins a donation of goods (or a purchase) became, with their products."""
+    """The stock-ins a donation of goods (or a purchase) became, with their products; a stock-in's
+    corrections are folded into its line (`GoodsLine.quantity`), not listed as lines of their own."""
     if donation_id is not None:
         get_donation(session, village_id=village_id, donation_id=donation_id)
         link = StockMovement.donation_id == donation_id
@@ -331,8 +339,16 @@ def goods_lines(
         .join(Product, Product.id == StockMovement.product_id)
         .where(StockMovement.village_id == village_id, link)
         .order_by(StockMovement.id)
-    )
-    return [GoodsLine(*row) for row in rows]
+    ).all()
+    corrections: dict[int, int] = {}
+    for movement, _product in rows:
+        if movement.corrects_id is not None:
+            corrections[movement.corrects_id] = corrections.get(movement.corrects_id, 0) + movement.quantity
+    return [
+        GoodsLine(movement, product, corrections.get(movement.id, 0))
+        for movement, product in rows
+        if movement.corrects_id is None
+    ]
 
 
 def donation_income(

@@ -180,6 +180,10 @@ class OutOfStock(DomainError):
     code = "out_of_stock"
     template = _l("“%(product)s”库存不足：需要 %(wanted)d，仅剩 %(left)d。")
 
+    def __init__(self, product_id: int | None = None, **values):
+        self.product_id = product_id  # which product, so a form can say it beside that product's line
+        super().__init__(**values)
+
 
 class PriceChanged(DomainError):
     code = "price_changed"

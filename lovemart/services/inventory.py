@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,6 +35,10 @@ from lovemart.services.points import VILLAGE_TIMEZONE
 
 #: Goods whose use-by date is this close are flagged on the dashboard and at the counter.
 USE_BY_WARNING_DAYS = 60
+#: A stock-in line of more units than this is asked again on the form ("我确认数量 … 无误"). A village shop
+#: takes deliveries of tens, rarely hundreds, of one product (a donated lorry of rice is some 400 bags);
+#: above a thousand an extra 0 or a scanner's code in the quantity box is likelier than the goods.
+LARGE_STOCK_IN = 1000
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,116 @@ def stock_in(
     return movements
 
 
+def correct_stock_in(
+    session: Session,
+    *,
+    actor,
+    village_id: int,
+    movement_id: int,
+    quantity: int,
+    reason: str,
+    at: datetime | None = None,
+) -> StockMovement:
+    """更正入库: what a stock-in really brought (`quantity`, 0 if nothing came), on the day it was recorded
+    (village time). A correction movement of the difference, naming the stock-in (and its donation or
+    purchase), is booked; the stock-in itself is never changed, so the books stay append-only and the stock
+    still equals the sum of the movements. Sent again, the same correction books nothing more and returns
+    the correction already booked.
+
+    :raise NotFound: for an unknown movement or another village's.
+    :raise InvalidInput: not a stock-in, another day, a negative quantity, no reason, the stock-in's own
+        quantity, or more goods gone already than the correction would leave.
+    """
+    reason = (reason or "").strip()
+    original = get_movement(session, village_id=village_id, movement_id=movement_id)
+    if original.kind != MovementKind.STOCK_IN.value:
+        raise InvalidInput(_l("只能更正入库记录。"), field="quantity")
+    if _local_day(original.created_at) != _local_day(at or utcnow()):
+        raise InvalidInput(_l("只能在入库当天更正。之后发现的差错，请通过盘点调整库存。"), field="quantity")
+    if quantity < 0:
+        raise InvalidInput(_l("实收数量不能为负数。"), field="quantity")
+    if not reason:
+        raise InvalidInput(_l("请填写更正原因。"), field="reason")
+    # The product's row first (a fixed order with every stock writer): two clicks of one correction
+    # cannot both see the old count.
+    product = session.scalar(
+        select(Product)
+        .where(Product.id == original.product_id, Product.village_id == village_id)
+        .with_for_update()
+    )
+    earlier = list(
+        session.scalars(
+            select(StockMovement)
+            .where(StockMovement.village_id == village_id, StockMovement.corrects_id == original.id)
+            .order_by(StockMovement.id)
+        )
+    )
+    counted = original.quantity + sum(m.quantity for m in earlier)
+    if quantity == counted:
+        if earlier:
+            return earlier[-1]  # the same correction sent again
+        raise InvalidInput(_l("与原入库数量相同，无需更正。"), field="quantity")
+    difference = quantity - counted
+    if product.stock + difference < 0:
+        message = _l("库存只剩 %(left)d%(unit)s（已有兑换或报损），不能把这次入库更正为 %(n)d。")
+        raise InvalidInput(
+            message % {"left": product.stock, "unit": product.unit, "n": quantity}, field="quantity"
+        )
+    correction = move(
+        session,
+        actor=actor,
+        village_id=village_id,
+        product_id=product.id,
+        quantity=difference,
+        kind=MovementKind.CORRECTION,
+        corrects_id=original.id,
+        donation_id=original.donation_id,
+        purchase_id=original.purchase_id,
+        note=reason,
+        **moment(at),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.STOCK_CORRECT,
+        subject=correction,
+        village_id=village_id,
+        data={
+            "stock_in_id": original.id,
+            "product_id": product.id,
+            "recorded": counted,
+            "quantity": quantity,
+            "reason": reason,
+        },
+        at=at,
+    )
+    return correction
+
+
+def correctable(session: Session, *, village_id: int, product_id: int, at: datetime | None = None) -> dict:
+    """{stock-in id: the quantity it counts now (with its corrections)} for a product's stock-ins of today
+    (village time): those a correction may still put right."""
+    start = datetime.combine(_local_day(at or utcnow()), datetime.min.time(), VILLAGE_TIMEZONE)
+    rows = session.execute(
+        select(StockMovement.id, StockMovement.kind, StockMovement.quantity, StockMovement.corrects_id).where(
+            StockMovement.village_id == village_id,
+            StockMovement.product_id == product_id,
+            StockMovement.kind.in_([MovementKind.STOCK_IN.value, MovementKind.CORRECTION.value]),
+            StockMovement.created_at >= start,
+            StockMovement.created_at < start + timedelta(days=1),
+        )
+    ).all()
+    counts = {row.id: row.quantity for row in rows if row.kind == MovementKind.STOCK_IN.value}
+    for row in rows:
+        if row.corrects_id in counts:
+            counts[row.corrects_id] += row.quantity
+    return counts
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(VILLAGE_TIMEZONE).date()
+
+
 def write_off(
     session: Session,
     *,
@@ -351,7 +465,7 @@ def move_stock(
     stock_after = connection.execute(_MOVE_STOCK, ids | {"quantity": quantity}).scalar_one_or_none()
     if stock_after is None:
         name, left = connection.execute(_STOCK_LEFT, ids).one()
-        raise OutOfStock(product=name, wanted=-quantity, left=left)
+        raise OutOfStock(product_id=product_id, product=name, wanted=-quantity, left=left)
     movement_id = connection.execute(
         _INSERT_MOVEMENT,
         {
@@ -378,6 +492,16 @@ def movements(session: Session, *, village_id: int, product_id: int, limit: int 
             .limit(limit)
         )
     )
+
+
+def get_movement(session: Session, *, village_id: int, movement_id: int) -> StockMovement:
+    """:raise NotFound: for an unknown movement or another village's."""
+    movement = session.scalar(
+        select(StockMovement).where(StockMovement.id == movement_id, StockMovement.village_id == village_id)
+    )
+    if movement is None:
+        raise NotFound()
+    return movement
 
 
 def products_by_id(session: Session, *, village_id: int, ids) -> dict[int, Product]:
@@ -431,10 +555,16 @@ class SourceTotal:
 
 
 def stock_in_sources(session: Session, *, village_id: int, product_id: int) -> list[SourceTotal]:
-    """Everything that ever came into a product's stock, summed by donor, by fund and the rest."""
+    """Everything that ever came into a product's stock, summed by donor, by fund and the rest (with the
+    corrections of mistyped stock-ins; the count is of the stock-ins)."""
     get_product(session, village_id=village_id, product_id=product_id)
     rows = session.execute(
-        select(Donor.name, Fund.name, func.sum(StockMovement.quantity), func.count())
+        select(
+            Donor.name,
+            Fund.name,
+            func.sum(StockMovement.quantity),  # corrections included: what really came in
+            func.count(case((StockMovement.kind == MovementKind.STOCK_IN.value, 1))),  # deliveries only
+        )
         .select_from(StockMovement)
         .outerjoin(Donation, Donation.id == StockMovement.donation_id)
         .outerjoin(Donor, Donor.id == Donation.donor_id)
@@ -443,7 +573,7 @@ def stock_in_sources(session: Session, *, village_id: int, product_id: int) -> l
         .where(
             StockMovement.village_id == village_id,
             StockMovement.product_id == product_id,
-            StockMovement.kind == MovementKind.STOCK_IN.value,
+            StockMovement.kind.in_([MovementKind.STOCK_IN.value, MovementKind.CORRECTION.value]),
         )
         .group_by(Donor.name, Fund.name)
     )

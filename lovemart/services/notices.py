@@ -953,13 +953,25 @@ def _donations(session: Session, village_id: int, start: date, end: date) -> lis
     ).all()
     goods = defaultdict(list)
     if rows:
-        for donation_id, name, quantity, unit in session.execute(
-            select(StockMovement.donation_id, Product.name, StockMovement.quantity, Product.unit)
+        lines = {}  # stock-in id → its line: a same-day correction (更正入库) is folded into its stock-in
+        for movement_id, corrects, donation_id, name, quantity, unit in session.execute(
+            select(
+                StockMovement.id,
+                StockMovement.corrects_id,
+                StockMovement.donation_id,
+                Product.name,
+                StockMovement.quantity,
+                Product.unit,
+            )
             .join(Product, Product.id == StockMovement.product_id)
             .where(StockMovement.donation_id.in_([d.id for d, _, _ in rows]))
             .order_by(StockMovement.id)
         ):
-            goods[donation_id].append({"name": name, "quantity": quantity, "unit": unit})
+            if corrects in lines:
+                lines[corrects]["quantity"] += quantity
+                continue
+            lines[movement_id] = {"name": name, "quantity": quantity, "unit": unit}
+            goods[donation_id].append(lines[movement_id])
     return [
         {
             "receipt_no": d.receipt_no,
@@ -980,7 +992,8 @@ def _stock_ins(session: Session, village_id: int, first: datetime, last: datetim
         .join(Product, Product.id == StockMovement.product_id)
         .where(
             StockMovement.village_id == village_id,
-            StockMovement.kind == MovementKind.STOCK_IN.value,
+            # with the same-day corrections (更正入库) of mistyped stock-ins, folded in below
+            StockMovement.kind.in_([MovementKind.STOCK_IN.value, MovementKind.CORRECTION.value]),
             StockMovement.created_at >= first,
             StockMovement.created_at < last,
         )
@@ -998,8 +1011,12 @@ def _stock_ins(session: Session, village_id: int, first: datetime, last: datetim
         Purchase.id,
         {m.purchase_id for m, _, _ in rows if m.purchase_id},
     )
-    return [
-        {
+    lines: dict[int, dict] = {}
+    for m, name, unit in rows:
+        if m.corrects_id in lines:  # what the stock-in really brought
+            lines[m.corrects_id]["quantity"] += m.quantity
+            continue
+        lines[m.id] = {
             "date": _local_date(m.created_at),
             "product": name,
             "quantity": m.quantity,
@@ -1008,8 +1025,7 @@ def _stock_ins(session: Session, village_id: int, first: datetime, last: datetim
             "source": "donation" if m.donation_id else "purchase" if m.purchase_id else "other",
             "from": donors.get(m.donation_id) or funds.get(m.purchase_id) or "",
         }
-        for m, name, unit in rows
-    ]
+    return list(lines.values())
 
 
 def _names(session: Session, stmt, key, ids: set[int]) -> dict[int, str]:

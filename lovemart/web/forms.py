@@ -22,6 +22,8 @@ def submit(form, call: Callable[[], T], *, raising: tuple[type[DomainError], ...
     except (NotFound, *raising):
         raise
     except DomainError as error:
+        if getattr(form, "take_refusal", None) is not None and form.take_refusal(error):
+            return None  # the form put it where it belongs (e.g. the counter: beside one product)
         field = getattr(form, getattr(error, "field", None) or "", None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, error.message]

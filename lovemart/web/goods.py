@@ -13,6 +13,7 @@ from lovemart.db import db, unit_of_work
 from lovemart.forms.goods import (
     BLANK_LINES,
     MAX_LINES,
+    CorrectionForm,
     ProductFilterForm,
     ProductForm,
     StockInForm,
@@ -193,6 +194,7 @@ def product(product_id: int):
         sources=inventory.stock_in_sources(db.session, village_id=village.id, product_id=product_id),
         history=history,
         receipt_urls={row.movement.id: _receipt_url(row.movement.redemption_id) for row in history},
+        correctable=inventory.correctable(db.session, village_id=village.id, product_id=product_id),
     )
 
 
@@ -250,6 +252,37 @@ def write_off(product_id: int):
     return render_template("goods/write_off.html", form=form, product=item)
 
 
+@bp.route("/movements/<int:movement_id>/correct", methods=["GET", "POST"])
+@require(Permission.SHOP_WRITE)
+def correct_stock_in(movement_id: int):
+    """更正入库: a stock-in typed wrong is put right on its day by a correction movement naming it (not a
+    write-off posing as damage); the stock-in itself stays as it was booked."""
+    village = working_village()
+    movement = inventory.get_movement(db.session, village_id=village.id, movement_id=movement_id)
+    item = inventory.get_product(db.session, village_id=village.id, product_id=movement.product_id)
+    counted = inventory.correctable(db.session, village_id=village.id, product_id=item.id).get(movement.id)
+    form = CorrectionForm()
+    if form.validate_on_submit():
+
+        def call():
+            with unit_of_work() as session:
+                return inventory.correct_stock_in(
+                    session,
+                    actor=current_actor(),
+                    village_id=village.id,
+                    movement_id=movement_id,
+                    quantity=form.quantity.data,
+                    reason=form.reason.data,
+                ).stock_after
+
+        left = submit(form, call)
+        if left is not None:
+            message = _("已更正入库：实收 %(n)d%(unit)s，现有库存 %(left)d%(unit)s。")
+            flash(message % {"n": form.quantity.data, "unit": item.unit, "left": left}, "success")
+            return redirect(url_for("goods.product", product_id=item.id))
+    return render_template("goods/correct.html", form=form, product=item, movement=movement, counted=counted)
+
+
 # ---- stock-in ------------------------------------------------------------------------------------------
 
 
@@ -282,7 +315,7 @@ def stock_in():
 
         count = submit(form, call)
         if count is not None:
-            flash(_("已入库 %(n)d 种商品。", n=count), "success")
+            flash(_("已入库 %(n)d 种商品。数量如有差错，当天可在商品页“更正”。", n=count), "success")
             return redirect(url_for("goods.index"))
     return render_template("goods/stock_in.html", form=form, more_url=more_lines_url(form))
 

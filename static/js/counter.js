@@ -55,9 +55,17 @@
   goods.forEach(function (good) { byId[good.getAttribute("data-id")] = good; });
 
   function qtyInput(good) { return good.querySelector("[data-qty]"); }
+  // Only a whole number counts: 2.5 is not 2 and -1 is not "none"; the server names what is wrong, beside
+  // the product, when the cart is sent.
   function quantity(good) {
-    var value = parseInt(qtyInput(good).value, 10);
-    return isNaN(value) || value < 0 ? 0 : value;
+    var typed = qtyInput(good).value.trim();
+    return /^[0-9]+$/.test(typed) ? parseInt(typed, 10) : 0;
+  }
+  function quantityTaken(good) {
+    var input = qtyInput(good);
+    var typed = input.value.trim();
+    var whole = /^[0-9]*$/.test(typed) && !(input.validity && input.validity.badInput);
+    return whole && quantity(good) <= stock(good);
   }
   function stock(good) { return parseInt(good.getAttribute("data-stock"), 10) || 0; }
   function price(good) { return parseInt(good.getAttribute("data-price"), 10) || 0; }
@@ -86,6 +94,8 @@
     goods.forEach(function (good) {
       var q = quantity(good);
       good.classList.toggle("in-cart", q > 0);
+      if (quantityTaken(good)) { qtyInput(good).removeAttribute("aria-invalid"); }
+      else { qtyInput(good).setAttribute("aria-invalid", "true"); }
       if (q <= 0) { return; }
       lines += 1;
       var points = q * price(good);

@@ -127,7 +127,9 @@ READERS = {
         on(inspections.not_passing),
         on(inventory.catalogue, active_only=False),
         on(inventory.catalogue_page, active_only=False),
+        on(inventory.correctable, product_id=T("product")),
         on(inventory.expiring, today=TODAY),
+        on(inventory.get_movement, movement_id=T("stock_in")),
         on(inventory.get_product, product_id=T("product")),
         on(inventory.get_stocktake, stocktake_id=T("stocktake")),
         on(inventory.get_zone, zone_id=T("zone")),
@@ -292,6 +294,8 @@ NOTHING_TO_NAME = {
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
     "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
     "witness.alarms", "activity.participation", "offline.get_device", "offline.device_by_token",
+    "inventory.correctable",
+    "inventory.get_movement",
 }  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import event, select
 
 from lovemart.authz import Role
 from lovemart.db import db, unit_of_work
-from lovemart.models import AuditEvent, Objection, Village
+from lovemart.models import AuditEvent, Objection, StockMovement, Village
 from lovemart.services import cards, donations, inventory, notices, photos, points, redemptions, users, walls
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.services.redemptions import CartLine
@@ -142,6 +142,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "goods.edit_product"): {ADMIN},
     ("GET", "goods.write_off"): {ADMIN},
     ("POST", "goods.write_off"): {ADMIN},
+    ("GET", "goods.correct_stock_in"): {ADMIN},
+    ("POST", "goods.correct_stock_in"): {ADMIN},
     ("GET", "goods.stock_in"): {ADMIN},
     ("POST", "goods.stock_in"): {ADMIN},
     ("GET", "donations.index"): READERS,
@@ -400,6 +402,11 @@ def populate(village_id: int, tag: str) -> dict[str, object]:
             "purchase_id": purchase.id,
             "redemption_id": redemption.id,
             "stocktake_id": stocktake.id,
+            "movement_id": session.scalar(
+                select(StockMovement.id).where(
+                    StockMovement.product_id == product.id, StockMovement.kind == "stock_in"
+                )
+            ),
             "token": card.token,
             "wish_id": wish.id,
             "notice_id": notice.id,

@@ -247,11 +247,49 @@ def test_insufficient_points_writes_nothing_and_keeps_the_cart(app, admin, shop)
     assert state(app, shop) == (100, 20, 10, 0)
 
 
-def test_too_little_stock_writes_nothing(app, admin, shop):
-    response = redeem(admin, shop, soap=11)
+def line_errors(html: str) -> dict[str, str]:
+    """{product id: the message beside that product's quantity}."""
+    return dict(re.findall(r'<span class="error good-error" id="q-(\d+)-error">([^<]*)</span>', html))
+
+
+def test_too_little_stock_writes_nothing_and_is_said_beside_the_product(app, admin, shop):
+    response = redeem(admin, shop, rice=1, soap=11)
+    html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert alerts(response.get_data(as_text=True)) == ["“洗洁精”库存不足：需要 11，仅剩 10。"]
+    assert alerts(html) == ["请修改标红的商品数量。"]
+    assert line_errors(html) == {str(shop["soap"]): "“洗洁精”库存不足：需要 11，仅剩 10。"}
+    assert re.search(rf'name="q-{shop["soap"]}" value="11"[^>]*aria-invalid="true"', html)
     assert state(app, shop) == (100, 20, 10, 0)
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("2.5", "请输入整数。"),
+        ("-1", "数量不能为负数。"),
+        ("两", "请输入整数。"),
+        ("1000", "一次最多兑换 999 件。"),
+        ("99999999999999999999", "一次最多兑换 999 件。"),
+    ],
+)
+def test_a_quantity_that_is_not_taken_as_typed_is_refused_beside_its_product(
+    app, admin, shop, typed, message
+):
+    """2.5 is not taken as 2, nor −1 as "none": the cashier is told, beside that product, what is wrong,
+    and the rest of the cart (rice) is kept as typed."""
+    response = redeem(admin, shop, rice=1, soap=typed)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert alerts(html) == ["请修改标红的商品数量。"]
+    assert line_errors(html) == {str(shop["soap"]): message}
+    assert re.search(rf'name="q-{shop["rice"]}" value="1"', html)
+    assert state(app, shop) == (100, 20, 10, 0)
+
+
+def test_the_cart_form_leaves_quantities_to_the_server(admin, shop):
+    """No browser bubble in the browser's own words: the server's Chinese message is what is shown."""
+    html = admin.get(f"/counter/cards/{shop['card']}").get_data(as_text=True)
+    assert re.search(r'<form[^>]*class="cart-form"[^>]*novalidate', html)
 
 
 @pytest.mark.parametrize(
@@ -259,8 +297,8 @@ def test_too_little_stock_writes_nothing(app, admin, shop):
     [
         ({"idempotency_key": "k"}, "购物车是空的：请先点选商品或填写数量。"),
         ({"idempotency_key": "k", "q-RICE": "0"}, "购物车是空的：请先点选商品或填写数量。"),
-        ({"idempotency_key": "k", "q-RICE": "-1"}, "数量必须是 0 到 999 之间的整数。"),
-        ({"idempotency_key": "k", "q-RICE": "1000"}, "数量必须是 0 到 999 之间的整数。"),
+        ({"idempotency_key": "k", "q-RICE": "-1"}, "请修改标红的商品数量。"),
+        ({"idempotency_key": "k", "q-RICE": "1000"}, "请修改标红的商品数量。"),
         ({"q-RICE": "1"}, "缺少请求编号，请刷新页面后重试。"),
     ],
 )
