@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lovemart.forms.base import LoveMartForm, SearchForm, enum_options, options
@@ -26,6 +26,7 @@ class MemberForm(LoveMartForm):
     relation = SelectField(_l("与户主关系"), choices=enum_options(Relation))
     gender = SelectField(_l("性别"), choices=enum_options(Gender))
     birth_year = IntegerField(_l("出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)])
+    party_member = BooleanField(_l("党员"))
 
 
 class NewHouseholdForm(HouseholdForm):
@@ -36,6 +37,7 @@ class NewHouseholdForm(HouseholdForm):
     head_birth_year = IntegerField(
         _l("户主出生年份"), validators=[Optional(), NumberRange(min=1900, max=2100)]
     )
+    head_party_member = BooleanField(_l("户主是党员"))
 
 
 class HouseholdFilterForm(SearchForm):

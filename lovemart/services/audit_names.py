@@ -97,6 +97,7 @@ FIELDS = {
     "note": (_l("备注"), None),
     "notice_id": (_l("公示"), "Notice"),
     "number": (_l("编号"), None),
+    "party_member": (_l("党员"), None),
     "passed": (_l("合格"), None),
     "period": (_l("公示期"), None),
     "phone": (_l("电话"), None),

@@ -183,6 +183,10 @@ READERS = {
             s, village_id=m.village, household_ids=[m.household, t.household]
         )
     ],
+    "households.party_household_ids": lambda s, m, t: [  # the 党员户 whose ids came back
+        s.get(Household, household_id)
+        for household_id in households.party_household_ids(s, village_id=m.village)
+    ],
     "inventory.products_by_id": lambda s, m, t: inventory.products_by_id(
         s, village_id=m.village, ids=[m.product, t.product]
     ),
