@@ -42,6 +42,7 @@ from lovemart.services import (
     notices,
     photos,
     points,
+    rankings,
     redemptions,
     reports,
     rules,
@@ -187,6 +188,12 @@ READERS = {
         s.get(Household, household_id)
         for household_id in households.party_household_ids(s, village_id=m.village)
     ],
+    "rankings.household_ranking": lambda s, m, t: (
+        rankings.household_ranking(s, village_id=m.village, first=date(2000, 1, 1), last=TODAY)
+        + rankings.household_ranking(
+            s, village_id=m.village, first=date(2000, 1, 1), last=TODAY, who=rankings.Who.PARTY
+        )
+    ),
     "inventory.products_by_id": lambda s, m, t: inventory.products_by_id(
         s, village_id=m.village, ids=[m.product, t.product]
     ),
