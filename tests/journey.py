@@ -192,10 +192,10 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
         village_id=v.village, household_id=v.household,
         member=MemberInput(f"{mark}小红", Relation.CHILD.value, Gender.FEMALE.value, 1995),
     )  # fmt: skip
-    a(
+    a(  # 小红 becomes a 党员: the first household is a 党员户
         households.update_member, tag=T.MEMBER_UPDATE, subject="Member", at=v.village, actor=admin,
         village_id=v.village, household_id=v.household, member_id=v.member,
-        member=MemberInput(f"{mark}小红", Relation.CHILD.value, Gender.FEMALE.value, 1996),
+        member=MemberInput(f"{mark}小红", Relation.CHILD.value, Gender.FEMALE.value, 1996, party_member=True),
     )  # fmt: skip
     gone = a(
         households.add_member, tag=T.MEMBER_CREATE, subject="Member", at=v.village, actor=admin,

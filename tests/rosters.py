@@ -20,21 +20,22 @@ GOOD_ROWS = [
     ["002", "", "孙桂兰", "母亲", "女", "1935", "", "", ""],
 ]
 
-#: What GOOD_ROWS become: (number, group, address, phone, status) and members, the head first, in file order.
+#: What GOOD_ROWS become: (number, group, address, phone, status) and members (name, relation, gender, birth
+#: year, 党员), the head first, in file order.
 GOOD_HOUSEHOLDS = {
     "001": (
         ("一组", "一组1号", "13800000001", "poor"),
         [
-            ("王建华", "head", "male", 1970),
-            ("李秀英", "spouse", "female", 1972),
-            ("王小明", "child", "male", 1995),
-            ("刘芳", "child_in_law", "female", 1996),
-            ("王乐乐", "grandchild", "male", 2020),
+            ("王建华", "head", "male", 1970, False),
+            ("李秀英", "spouse", "female", 1972, False),
+            ("王小明", "child", "male", 1995, False),
+            ("刘芳", "child_in_law", "female", 1996, False),
+            ("王乐乐", "grandchild", "male", 2020, False),
         ],
     ),
     "002": (
         ("二组", "二组5号", "", "general"),
-        [("赵大山", "head", "male", 1958), ("孙桂兰", "parent", "female", 1935)],
+        [("赵大山", "head", "male", 1958, False), ("孙桂兰", "parent", "female", 1935, False)],
     ),
 }
 
@@ -78,7 +79,7 @@ def snapshot(households) -> dict:
     return {
         h.number: (
             (h.group.name, h.address, h.phone, h.status),
-            [(m.name, m.relation, m.gender, m.birth_year) for m in h.members],
+            [(m.name, m.relation, m.gender, m.birth_year, m.party_member) for m in h.members],
         )
         for h in households
     }

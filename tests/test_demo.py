@@ -28,7 +28,7 @@ from lovemart.models import (
     Zone,
 )
 from lovemart.models.inventory import MovementKind
-from lovemart.services import inspections, inventory, notices, signals
+from lovemart.services import inspections, inventory, notices, rankings, signals
 from lovemart.services.totals import VILLAGE_TIMEZONE, month_of
 
 pytestmark = pytest.mark.soak
@@ -92,6 +92,13 @@ def test_the_demo_carries_a_year_of_the_adao_model(loaded, runner, session):
             .group_by(Objection.status)
         ).all()
     )
+    # Some members are 党员 (issue 19 item 5): the notices' 红黑榜 and the ranking have 党员户 to show.
+    assert all(notices.document(n)["honour_roll"]["party"]["earned"] for n in published)
+    party_ranking = rankings.household_ranking(
+        session, village_id=adao.id, first=months[-2], last=today, who=rankings.Who.PARTY
+    )
+    assert len(party_ranking) >= 3 and all(r.party for r in party_ranking)
+    assert any(r.net > 0 for r in party_ranking)
     assert decided == {"upheld": 1, "dismissed": 1, "open": 1}
     upheld = session.scalar(select(Objection).where(Objection.status == "upheld"))
     assert upheld.reversal_id is not None

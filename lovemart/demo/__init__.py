@@ -25,7 +25,7 @@ from lovemart.services import households, users, villages
 from lovemart.services.households import HouseholdInput
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
-from .people import family, family_sizes
+from .people import family, family_sizes, party_members
 from .year import Household, Scenario, Staff, Year, local, month_starts
 
 DEMO_PASSWORD = "demo1234"
@@ -221,6 +221,8 @@ def _create_village(session: Session, plan: VillagePlan) -> Village:
         sizes[index] = size
 
     groups = {g.name: g for g in villages.groups(session, village.id)}
+    # A generator of its own: the households, families and books stay what they were before 党员 existed.
+    party_rng = random.Random(f"lovemart-demo-party-{plan.code}")
     index = 0
     for group_number, (group_name, count) in enumerate(plan.groups, start=1):
         for house in range(1, count + 1):
@@ -237,7 +239,7 @@ def _create_village(session: Session, plan: VillagePlan) -> Village:
                     else "",
                     status=statuses[index].value,
                 ),
-                members=family(rng, sizes[index]),
+                members=party_members(party_rng, family(rng, sizes[index])),
             )
             index += 1
     return village

@@ -2,6 +2,7 @@
 random generator so that every installation gets the same people."""
 
 import random
+from dataclasses import replace
 
 from lovemart.models.households import Gender, Relation
 from lovemart.services.households import MemberInput
@@ -66,6 +67,18 @@ def family(rng: random.Random, size: int) -> list[MemberInput]:
                     min(2023, head_year + rng.randint(20, 32)),
                 )
             )
+    return members
+
+
+def party_members(rng: random.Random, members: list[MemberInput]) -> list[MemberInput]:
+    """The family with some party members (党员): the head of about one household in eight, otherwise
+    sometimes a grown-up child; `rng` is the demo's party generator, not the families' one."""
+    if rng.random() < 0.125:
+        return [replace(m, party_member=True) if m.relation == Relation.HEAD else m for m in members]
+    grown = [i for i, m in enumerate(members) if m.relation == Relation.CHILD and (m.birth_year or 0) <= 2000]
+    if grown and rng.random() < 0.08:
+        chosen = rng.choice(grown)
+        return [replace(m, party_member=True) if i == chosen else m for i, m in enumerate(members)]
     return members
 
 

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from lovemart.forms.base import LoveMartForm, Range, SearchForm, WholeNumberField, enum_options, options
@@ -38,6 +38,7 @@ class MemberForm(LoveMartForm):
     relation = SelectField(_l("与户主关系"), **chosen(Relation, _l("请选择与户主关系。")))
     gender = SelectField(_l("性别"), **chosen(Gender, _l("请选择性别。")))
     birth_year = WholeNumberField(_l("出生年份"), validators=[Optional(), Range(min=1900, max=2100)])
+    party_member = BooleanField(_l("党员"))
 
 
 class NewHouseholdForm(HouseholdForm):
@@ -46,6 +47,7 @@ class NewHouseholdForm(HouseholdForm):
     head_name = StringField(_l("户主姓名"), validators=[DataRequired(), Length(max=32)])
     head_gender = SelectField(_l("户主性别"), **chosen(Gender, _l("请选择性别。")))
     head_birth_year = WholeNumberField(_l("户主出生年份"), validators=[Optional(), Range(min=1900, max=2100)])
+    head_party_member = BooleanField(_l("户主是党员"))
 
 
 class HouseholdFilterForm(SearchForm):

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -121,6 +122,11 @@ class Household(VillageScoped, Base):
     def head(self) -> "Member | None":
         return next((m for m in self.members if m.relation == Relation.HEAD), None)
 
+    @property
+    def party_household(self) -> bool:
+        """党员户: at least one member is a party member."""
+        return any(m.party_member for m in self.members)
+
 
 class Member(VillageScoped, Base):
     __tablename__ = "members"
@@ -146,6 +152,8 @@ class Member(VillageScoped, Base):
     gender: Mapped[str] = mapped_column(String(8))
     birth_year: Mapped[int | None]
     position: Mapped[int] = mapped_column(default=0)
+    #: 党员: a village that scores party members separately ranks its 党员户 (a household with one) apart.
+    party_member: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     household: Mapped[Household] = relationship(
         back_populates="members",

@@ -104,6 +104,7 @@ FIELDS = {
     "notice_id": (_l("公示"), "Notice"),
     "number": (_l("编号"), None),
     "offline_enabled": (_l("允许离线兑换"), None),
+    "party_member": (_l("党员"), None),
     "passed": (_l("合格"), None),
     "period": (_l("公示期"), None),
     "phone": (_l("电话"), None),

@@ -30,6 +30,7 @@ class MemberInput:
     relation: str
     gender: str
     birth_year: int | None = None
+    party_member: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,17 @@ def remove_member(session: Session, *, actor, village_id: int, household_id: int
     session.expire(household, ["members"])
 
 
+def party_household_ids(session: Session, *, village_id: int) -> set[int]:
+    """The village's 党员户: the households (moved-out ones too) with at least one party member."""
+    return set(
+        session.scalars(
+            select(Member.household_id)
+            .where(Member.village_id == village_id, Member.party_member.is_(True))
+            .distinct()
+        )
+    )
+
+
 def group_by_name(session: Session, *, village_id: int) -> dict[str, VillagerGroup]:
     return {
         g.name: g
@@ -297,7 +309,11 @@ def _member_of(household: Household, member_id: int) -> Member:
 
 def _member_input(member: Member) -> MemberInput:
     return MemberInput(
-        name=member.name, relation=member.relation, gender=member.gender, birth_year=member.birth_year
+        name=member.name,
+        relation=member.relation,
+        gender=member.gender,
+        birth_year=member.birth_year,
+        party_member=member.party_member,
     )
 
 

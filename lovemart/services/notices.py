@@ -47,6 +47,7 @@ from lovemart.models.inventory import MovementKind
 from lovemart.models.notices import NoticeStatus, ObjectionStatus
 from lovemart.models.points import GENESIS_HASH, ClaimStatus, EntryKind
 from lovemart.services import audit, checkpoints, idempotency, points, totals, villages
+from lovemart.services import households as households_service
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -850,6 +851,7 @@ def _body(
         account_ids={e.account_id for e in entries} | {c.account_id for c, _ in held},
     )
     households = _households(entries, held, labels)
+    party = households_service.party_household_ids(session, village_id=village.id) if honour_roll else set()
     return {
         "version": CONTENT_VERSION,
         "village": {"code": village.code, "name": village.name},
@@ -863,7 +865,7 @@ def _body(
         "stock_ins": _stock_ins(session, village.id, first, last),
         "funds": _fund_movements(session, village.id, first, last),
         "totals": _totals(session, village.id, start, end, households),
-        "honour_roll": _honour_roll(households) if honour_roll else None,
+        "honour_roll": _honour_roll(households, party) if honour_roll else None,
     }
 
 
@@ -1068,11 +1070,14 @@ def _totals(session: Session, village_id: int, start: date, end: date, household
     }
 
 
-def _honour_roll(households: list[dict]) -> dict:
+def _honour_roll(households: list[dict], party: set[int]) -> dict:
     """红黑榜: the households that earned most and lost most to deductions in the period.
 
     Earned counts awards (and held awards), deducted counts deductions; a line reversed within the period
-    counts for neither.
+    counts for neither. When the village has 党员户 (`party`: households with a party member), the roll
+    also has a `party` part, the same two lists among them only. A village without any gets exactly the
+    roll it had before the part existed, so its drafts compiled then still publish; published notices
+    are never compiled again and keep what they froze.
     """
     reversed_ids = {line["reversal_of"] for s in households for line in s["lines"] if line["reversal_of"]}
     earned, deducted = [], []
@@ -1085,7 +1090,13 @@ def _honour_roll(households: list[dict]) -> dict:
             earned.append(who | {"points": plus})
         if minus > 0:
             deducted.append(who | {"points": minus})
-    return {"earned": _top(earned), "deducted": _top(deducted)}
+    roll = {"earned": _top(earned), "deducted": _top(deducted)}
+    if party:
+        roll["party"] = {
+            "earned": _top([row for row in earned if row["household"] in party]),
+            "deducted": _top([row for row in deducted if row["household"] in party]),
+        }
+    return roll
 
 
 def _top(rows: list[dict]) -> list[dict]:

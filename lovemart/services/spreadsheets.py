@@ -28,13 +28,24 @@ from lovemart.services.errors import DomainError, ImportRejected, UnreadableFile
 from lovemart.services.households import HouseholdInput, MemberInput
 from lovemart.services.sheets import TextSheet, csv_text
 
-COLUMNS = ("户号", "村民小组", "姓名", "与户主关系", "性别", "出生年份", "住址", "电话", "户类别")
-_FIELDS = ("number", "group", "name", "relation", "gender", "birth_year", "address", "phone", "status")
+COLUMNS = ("户号", "村民小组", "姓名", "与户主关系", "性别", "出生年份", "住址", "电话", "户类别", "党员")
+_FIELDS = (
+    "number",
+    "group",
+    "name",
+    "relation",
+    "gender",
+    "birth_year",
+    "address",
+    "phone",
+    "status",
+    "party",
+)
 REQUIRED = ("户号", "姓名", "与户主关系", "性别")
 #: Labels in a roster are data the import reads back: written in Chinese whatever the UI language.
 ROSTER_LOCALE = "zh_Hans_CN"
 MAX_ROWS = 20000
-#: Columns read from a roster; the ones beyond are ignored (a roster has nine).
+#: Columns read from a roster; the ones beyond are ignored (a roster has ten).
 MAX_COLUMNS = 64
 #: What an .xlsx roster may unpack to: a few MB of styles and themes, plus about 1.5 times what one row
 #: takes in the largest writer we know (openpyxl's inline strings: ~470 bytes).
@@ -61,6 +72,11 @@ _RELATIONS = (
 )
 _GENDERS = {"男": Gender.MALE.value, "女": Gender.FEMALE.value, "male": "male", "female": "female"}
 _STATUSES = {str(s.label): s.value for s in HouseholdStatus} | {s.value: s.value for s in HouseholdStatus}
+#: The 党员 column: a blank cell is 否. Compared in lower case; an Excel TRUE/FALSE cell reads as true/false.
+_PARTY = {
+    **dict.fromkeys(("是", "y", "yes", "1", "√", "✓", "true"), True),
+    **dict.fromkeys(("否", "n", "no", "0", "", "false"), False),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,8 @@ class RosterRow:
     address: str = ""
     phone: str = ""
     status: str = ""
+    #: Last, with a default: rows kept by an upload made before the column existed still load.
+    party: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,7 +265,7 @@ def roster_template(session: Session, *, village_id: int) -> io.BytesIO:
     groups = [g.name for g in villages.groups(session, village_id)]
     workbook = Workbook(write_only=True)
     sheet = TextSheet(workbook, "花名册")
-    for letter in "ABCDEFGHI":
+    for letter in "ABCDEFGHIJ":
         sheet.column_dimensions[letter].width = 14
     sheet.append([sheet.bold(c) for c in COLUMNS])
     with force_locale(ROSTER_LOCALE):
@@ -262,6 +280,7 @@ def roster_template(session: Session, *, village_id: int) -> io.BytesIO:
                 "一组1号",
                 "13800000001",
                 str(HouseholdStatus.GENERAL.label),
+                "是",
             )
         )
     out = io.BytesIO()
@@ -296,6 +315,7 @@ def export_households(session: Session, *, village_id: int) -> io.BytesIO:
                         household.address if head else "",
                         household.phone if head else "",
                         str(household.status_label) if head else "",
+                        "是" if member.party_member else "否",
                     )
                 )
     out = io.BytesIO()
@@ -370,7 +390,21 @@ def _member(row: RosterRow) -> tuple[MemberInput | None, list[Problem]]:
         else:
             problems.append(Problem(row.line, str(_l("出生年份应为四位数字。"))))
             reported.add("birth_year")
-    member = MemberInput(name=row.name, relation=relation or "", gender=gender or "", birth_year=birth_year)
+    party_member = _PARTY.get(row.party.lower())
+    if party_member is None:
+        problems.append(
+            Problem(
+                row.line,
+                str(_l("党员一栏只能填“是”或“否”（或 Y/N、1/0、√），不能填“%(v)s”。")) % {"v": row.party},
+            )
+        )
+    member = MemberInput(
+        name=row.name,
+        relation=relation or "",
+        gender=gender or "",
+        birth_year=birth_year,
+        party_member=bool(party_member),
+    )
     problems += [
         Problem(row.line, error.message)
         for error in households.member_problems(member)

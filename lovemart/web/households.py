@@ -72,6 +72,7 @@ def create():
             relation=Relation.HEAD.value,
             gender=form.head_gender.data,
             birth_year=form.head_birth_year.data,
+            party_member=form.head_party_member.data,
         )
 
         household = perform(
@@ -266,4 +267,5 @@ def _member_input(form) -> MemberInput:
         relation=form.relation.data,
         gender=form.gender.data,
         birth_year=form.birth_year.data,
+        party_member=form.party_member.data,
     )

@@ -39,6 +39,7 @@ from lovemart.models.notices import NoticeStatus
 from lovemart.scope import restrict
 from lovemart.services import accounts, checkpoints, notices
 from lovemart.services.errors import NotFound
+from lovemart.services.rankings import Who
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import perform, submit
 from lovemart.web.villager import private, villager_page
@@ -143,6 +144,7 @@ def detail(notice_id: int):
         objection_open=notices.objection_open(notice),
         public_url=public_url(notice) if published else None,
         checkpoint=_checkpoint(notice),
+        roll_who=Who.parse(request.args.get("who")).value,
     )
 
 
@@ -262,6 +264,7 @@ def public_notice(notice_token: str):
         doc=notices.document(notice),
         digest_ok=notices.verify_digest(notice),
         checkpoint=_checkpoint(notice),
+        roll_who=Who.parse(request.args.get("who")).value,
     )
     return private(current_app.make_response(page))
 

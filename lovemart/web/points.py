@@ -7,7 +7,7 @@ twice, is recorded once and answered with the first result.
 """
 
 import tempfile
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -34,8 +34,9 @@ from lovemart.forms.points import (
     ReverseForm,
 )
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import cards, ledger_export, points, rules, villages
+from lovemart.services import cards, ledger_export, points, rankings, rules, villages
 from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
+from lovemart.services.rankings import Who
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import submit
 from lovemart.web.photos import store_upload
@@ -71,6 +72,36 @@ def index():
     )
     this_year = datetime.now(VILLAGE_TIMEZONE).year
     return render_template("points/index.html", village=village, form=form, page=page, this_year=this_year)
+
+
+@bp.get("/ranking")
+@require(Permission.LEDGER_READ)
+def ranking():
+    """积分排行: the village's households by net points of a month, all of them or only the 党员户
+    (`?month=2026-11&who=party`; plain links and a GET form, no script)."""
+    village = working_village()
+    months = _recent_months(12)
+    month = next((m for m in months if m.strftime("%Y-%m") == request.args.get("month")), months[0])
+    who = Who.parse(request.args.get("who"))
+    rows = rankings.household_ranking(
+        db.session, village_id=village.id, first=month, last=_month_end(month), who=who
+    )
+    return render_template(
+        "points/ranking.html", village=village, rows=rows, months=months, month=month, who=who, Who=Who
+    )
+
+
+def _recent_months(count: int) -> list[date]:
+    """The first days of the current local month and the `count - 1` before it, newest first."""
+    current = datetime.now(VILLAGE_TIMEZONE).date().replace(day=1)
+    months = [current]
+    while len(months) < count:
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    return months
+
+
+def _month_end(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 @bp.get("/ledger.xlsx")

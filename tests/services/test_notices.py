@@ -618,3 +618,68 @@ def test_the_honour_roll_keeps_five_and_ignores_reversed_lines(session, world, c
         ("孙", 30),
     ]
     assert roll["deducted"] == []
+
+
+# ---- the 党员户 part of the 红黑榜 ------------------------------------------------------------------------
+
+
+def make_party_member(world, household: str, party: bool = True) -> None:
+    with unit_of_work() as session:
+        head = households.get(session, village_id=world["a"], household_id=world[household]).head
+        households.update_member(
+            session,
+            actor=None,
+            village_id=world["a"],
+            household_id=world[household],
+            member_id=head.id,
+            member=households.MemberInput(head.name, head.relation, head.gender, head.birth_year, party),
+        )
+
+
+def test_a_village_with_party_households_gets_their_own_roll(session, world, clock):
+    make_party_member(world, "li")
+    award(world, "zhang", "labour")
+    award(world, "zhang", "labour")
+    award(world, "li", "labour")
+    award(world, "li", "litter")
+    clock.after_month()
+    roll = notices.document(session.get(Notice, compile_month(world)))["honour_roll"]
+    assert [(r["head"], r["points"]) for r in roll["earned"]] == [("张三", 20), ("李四", 10)]
+    assert roll["party"] == {
+        "earned": [{"household": world["li"], "number": "0102", "head": "李四", "points": 10}],
+        "deducted": [{"household": world["li"], "number": "0102", "head": "李四", "points": 5}],
+    }
+
+
+def test_a_village_without_party_members_has_the_roll_it_always_had(session, world, clock):
+    award(world, "zhang", "labour")
+    clock.after_month()
+    roll = notices.document(session.get(Notice, compile_month(world)))["honour_roll"]
+    assert set(roll) == {"earned", "deducted"}  # no "party" key: the content is byte for byte as before
+
+
+def test_a_published_roll_stays_frozen_when_party_members_change(session, world, clock):
+    award(world, "li", "labour")
+    notice = published_month(world, clock)
+    frozen, digest = notice.content, notice.digest
+    make_party_member(world, "li")
+    stored = session.get(Notice, notice.id)
+    assert (stored.content, stored.digest) == (frozen, digest) and notices.verify_digest(stored)
+    assert "party" not in notices.document(stored)["honour_roll"]
+    assert notices.chain_holds(session, stored)
+    session.rollback()
+
+
+def test_a_draft_compiled_before_a_member_became_a_party_member_is_compiled_again_before_publishing(
+    session, world, clock
+):
+    award(world, "li", "labour")
+    clock.after_month()
+    draft_id = compile_month(world)
+    make_party_member(world, "li")
+    with pytest.raises(NoticeChanged):  # the draft no longer says what the registry says
+        publish(world, draft_id)
+    compile_month(world)
+    notice = publish(world, draft_id)
+    assert [r["head"] for r in notices.document(notice)["honour_roll"]["party"]["earned"]] == ["李四"]
+    assert notices.verify_digest(notice)

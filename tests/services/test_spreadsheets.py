@@ -102,7 +102,7 @@ def test_csv_column_order_is_free_and_optional_columns_may_be_missing(session):
     assert village_households(session, village_id) == {
         "7": (
             ("一组", "", "", "general"),
-            [("王建华", "head", "male", None), ("李秀英", "spouse", "female", None)],
+            [("王建华", "head", "male", None, False), ("李秀英", "spouse", "female", None, False)],
         )
     }
 
@@ -489,26 +489,26 @@ def test_import_records_one_audit_row_with_counts(session):
 
 def test_export_writes_import_columns_one_row_per_person(session):
     village_id, other_id = make_village("a"), make_village("b")
-    do_import(session, village_id, "r.xlsx", xlsx(GOOD_ROWS))
+    do_import(session, village_id, "r.xlsx", xlsx(_with_party(GOOD_ROWS, {"王建华": "是"})))
     make_household(other_id, head="别村人", number="999")
 
     rows = read_xlsx(spreadsheets.export_households(session, village_id=village_id).getvalue())
 
     assert rows[0] == tuple(HEADER)
     assert rows[1:] == [
-        ("001", "一组", "王建华", "户主", "男", 1970, "一组1号", "13800000001", "贫困户"),
-        ("001", "一组", "李秀英", "配偶", "女", 1972, None, None, None),
-        ("001", "一组", "王小明", "子女", "男", 1995, None, None, None),
-        ("001", "一组", "刘芳", "儿媳/女婿", "女", 1996, None, None, None),
-        ("001", "一组", "王乐乐", "孙子女", "男", 2020, None, None, None),
-        ("002", "二组", "赵大山", "户主", "男", 1958, "二组5号", None, "一般户"),
-        ("002", "二组", "孙桂兰", "父母", "女", 1935, None, None, None),
+        ("001", "一组", "王建华", "户主", "男", 1970, "一组1号", "13800000001", "贫困户", "是"),
+        ("001", "一组", "李秀英", "配偶", "女", 1972, None, None, None, "否"),
+        ("001", "一组", "王小明", "子女", "男", 1995, None, None, None, "否"),
+        ("001", "一组", "刘芳", "儿媳/女婿", "女", 1996, None, None, None, "否"),
+        ("001", "一组", "王乐乐", "孙子女", "男", 2020, None, None, None, "否"),
+        ("002", "二组", "赵大山", "户主", "男", 1958, "二组5号", None, "一般户", "否"),
+        ("002", "二组", "孙桂兰", "父母", "女", 1935, None, None, None, "否"),
     ]
 
 
 def test_export_then_import_into_another_village_gives_the_same_households(session):
     source, target = make_village("a"), make_village("b")
-    do_import(session, source, "r.xlsx", xlsx(GOOD_ROWS))
+    do_import(session, source, "r.xlsx", xlsx(_with_party(GOOD_ROWS, {"李秀英": "√", "孙桂兰": "Y"})))
     make_household(source, head="钱七", number="H-9", group="二组", others=("钱小七", "钱二七"))
     moved_id = make_household(source, head="孙八", number="M1")
     with unit_of_work() as s:
@@ -527,3 +527,79 @@ def test_export_then_import_into_another_village_gives_the_same_households(sessi
     original = village_households(session, source)
     assert len(created) == len(original) == 4
     assert village_households(session, target) == original
+
+
+# --- the 党员 column
+
+
+def _with_party(rows, marks: dict[str, str]) -> list[list[str]]:
+    """The rows with a 党员 cell (the tenth column) for the members named in `marks`, blank for the rest."""
+    return [[*r, marks.get(r[2], "")] for r in rows]
+
+
+def _party_of(session, village_id) -> dict[str, bool]:
+    session.rollback()
+    return dict(
+        session.execute(select(Member.name, Member.party_member).where(Member.village_id == village_id)).all()
+    )
+
+
+@pytest.mark.parametrize("encode", [xlsx, csv_bytes], ids=["xlsx", "csv"])
+@pytest.mark.parametrize(
+    "cell, party",
+    [
+        ("是", True), ("Y", True), ("y", True), ("1", True), ("√", True),
+        ("否", False), ("N", False), ("n", False), ("0", False), ("", False),
+    ],
+)  # fmt: skip
+def test_party_column_reads_each_spelling(session, encode, cell, party):
+    village_id = make_village("a")
+    filename = "r.xlsx" if encode is xlsx else "r.csv"
+    do_import(session, village_id, filename, encode(_with_party(GOOD_ROWS, {"王小明": cell})))
+    found = _party_of(session, village_id)
+    assert found["王小明"] is party
+    assert [name for name, is_party in found.items() if is_party] == (["王小明"] if party else [])
+
+
+def test_party_column_takes_excel_true_and_false_cells(session):
+    village_id = make_village("a")
+    rows = _with_party(GOOD_ROWS, {})
+    rows[1][9], rows[2][9] = True, False  # Excel's TRUE/FALSE cells, not text
+    do_import(session, village_id, "r.xlsx", xlsx(rows))
+    found = _party_of(session, village_id)
+    assert found["王建华"] is True and found["王小明"] is False
+
+
+def test_a_roster_without_the_party_column_imports_nobody_as_a_party_member(session):
+    village_id = make_village("a")
+    header = [c for c in HEADER if c != "党员"]
+    do_import(session, village_id, "r.csv", csv_bytes(GOOD_ROWS, header=header))
+    found = _party_of(session, village_id)
+    assert len(found) == 7 and not any(found.values())
+
+
+@pytest.mark.parametrize("encode, filename", [(xlsx, "r.xlsx"), (csv_bytes, "r.csv")])
+def test_a_bad_party_value_is_a_problem_named_with_its_row(session, encode, filename):
+    village_id = make_village("a")
+    rows = _with_party(GOOD_ROWS, {"王小明": "党员", "孙桂兰": "预备"})
+    before = counts(session)
+
+    checked = plan(session, village_id, filename, encode(rows))
+
+    assert checked.problems == [
+        Problem(4, "党员一栏只能填“是”或“否”（或 Y/N、1/0、√），不能填“党员”。"),
+        Problem(8, "党员一栏只能填“是”或“否”（或 Y/N、1/0、√），不能填“预备”。"),
+    ]
+    assert checked.households == []
+    with pytest.raises(ImportRejected) as rejected:
+        do_import(session, village_id, filename, encode(rows))
+    assert [p.line for p in rejected.value.problems] == [4, 8]
+    assert counts(session) == before
+
+
+def test_the_template_has_the_party_column_and_a_party_member_example(session):
+    village_id = make_village("a")
+    header, example = read_xlsx(spreadsheets.roster_template(session, village_id=village_id).getvalue())
+    assert header[-1] == "党员" and example[-1] == "是"
+    planned = plan(session, village_id, "template.xlsx", xlsx([list(example)], header=header))
+    assert [m.party_member for h in planned.households for m in h.members] == [True]

@@ -43,6 +43,7 @@ from lovemart.services import (
     offline,
     photos,
     points,
+    rankings,
     redemptions,
     reports,
     rules,
@@ -197,6 +198,16 @@ READERS = {
             s, village_id=m.village, household_ids=[m.household, t.household]
         )
     ],
+    "households.party_household_ids": lambda s, m, t: [  # the 党员户 whose ids came back
+        s.get(Household, household_id)
+        for household_id in households.party_household_ids(s, village_id=m.village)
+    ],
+    "rankings.household_ranking": lambda s, m, t: (
+        rankings.household_ranking(s, village_id=m.village, first=date(2000, 1, 1), last=TODAY)
+        + rankings.household_ranking(
+            s, village_id=m.village, first=date(2000, 1, 1), last=TODAY, who=rankings.Who.PARTY
+        )
+    ),
     "inventory.products_by_id": lambda s, m, t: inventory.products_by_id(
         s, village_id=m.village, ids=[m.product, t.product]
     ),

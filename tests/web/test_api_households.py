@@ -119,7 +119,8 @@ def test_list_returns_own_village_households_with_members_and_meta(client, ids, 
     assert item["id"] == ids["a_household"]
     assert item["group"] == "一组" and item["status"] == "general" and item["active"] is True
     assert [(m["name"], m["relation"]) for m in item["members"]] == [("张三", "head"), ("张小红", "child")]
-    assert set(item["members"][0]) == {"id", "name", "relation", "gender", "birth_year"}
+    assert set(item["members"][0]) == {"id", "name", "relation", "gender", "birth_year", "party_member"}
+    assert [m["party_member"] for m in item["members"]] == [False, False]
 
 
 def test_list_pages(app, client, ids, token):

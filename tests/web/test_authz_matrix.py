@@ -105,6 +105,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # points
     ("GET", "points.index"): READERS,
     ("GET", "points.export_ledger"): READERS,
+    ("GET", "points.ranking"): READERS,
     ("GET", "points.entry"): READERS,
     ("GET", "points.award"): {ADMIN},
     ("POST", "points.award"): {ADMIN},

@@ -233,6 +233,65 @@ def test_add_edit_and_delete_a_member(app, admin, ids):
     assert [e.subject_id for e in audit_rows(app, "household:member:create")][-1] == member_id
 
 
+def _member_id(app, name: str) -> int:
+    with fresh_session(app) as session:
+        return session.scalar(select(Member.id).where(Member.name == name))
+
+
+def test_marking_a_member_as_party_member_shows_badges_and_leaves_an_audit_row(app, admin, ids):
+    h = ids["a_household"]
+    page = admin.get(f"/households/{h}").get_data(as_text=True)
+    assert 'class="tag party"' not in page  # nobody is a 党员 yet
+    member_id = _member_id(app, "张小红")
+    form = admin.get(f"/households/{h}/members/{member_id}/edit").get_data(as_text=True)
+    assert 'name="party_member"' in form and "党员" in form
+
+    edited = admin.post(
+        f"/households/{h}/members/{member_id}/edit",
+        data={
+            "name": "张小红",
+            "relation": "child",
+            "gender": "female",
+            "birth_year": "1995",
+            "party_member": "y",
+        },
+    )
+    assert edited.status_code == 302
+    with fresh_session(app) as session:
+        assert session.get(Member, member_id).party_member is True
+        assert session.get(Household, h).party_household is True
+    (update,) = audit_rows(app, "household:member:update")
+    assert (update.subject_id, update.village_id, update.actor_name) == (member_id, ids["a"], "a-admin")
+    assert update.data["before"] == {"party_member": False}
+    assert update.data["after"] == {"party_member": True}
+
+    page = admin.get(f"/households/{h}").get_data(as_text=True)
+    members = table_body(page[page.index("家庭成员") :])
+    assert re.search(r'张小红 <span class="tag party">党员</span>', members)
+    assert '<span class="tag party">党员</span>' not in members.split("张小红")[0]  # 张三 is not
+    assert '<span class="tag party">党员户</span>' in page  # the household counts as a 党员户
+    form = admin.get(f"/households/{h}/members/{member_id}/edit").get_data(as_text=True)
+    assert re.search(r'<input checked id="party_member" name="party_member" type="checkbox"', form)
+
+    unmarked = {"name": "张小红", "relation": "child", "gender": "female", "birth_year": "1995"}
+    assert admin.post(f"/households/{h}/members/{member_id}/edit", data=unmarked).status_code == 302
+    assert 'class="tag party"' not in admin.get(f"/households/{h}").get_data(as_text=True)
+    assert audit_rows(app, "household:member:update")[-1].data["after"] == {"party_member": False}
+
+
+def test_register_a_household_whose_head_is_a_party_member(app, admin, ids):
+    response = admin.post("/households/new", data=new_household(ids, head_party_member="y"))
+    assert response.status_code == 302
+    with fresh_session(app) as session:
+        household = session.scalar(select(Household).where(Household.number == "02001"))
+        assert [(m.name, m.party_member) for m in household.members] == [("刘建军", True)]
+    (event,) = audit_rows(app, "household:household:create")[-1:]
+    assert event.data["after"]["members"][0]["party_member"] is True
+    assert '<span class="tag party">党员</span>' in admin.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+
+
 def test_second_head_and_deleting_the_head_are_refused(app, admin, ids):
     h = ids["a_household"]
     second = admin.post(
@@ -360,6 +419,7 @@ def test_export_lists_every_member_of_the_village(app, admin, ids):
     assert "a-households.xlsx" in response.headers["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
     assert [row[2] for row in rows[1:]] == ["张三", "张小红"]
+    assert rows[0][-1] == "党员" and [row[-1] for row in rows[1:]] == ["否", "否"]
 
 
 def test_absurd_numbers_in_urls_are_answered_not_server_errors(app, admin, ids):

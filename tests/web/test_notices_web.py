@@ -19,7 +19,7 @@ from lovemart import notekey, verify_notice
 from lovemart.db import db, unit_of_work
 from lovemart.models import LedgerEntry, Notice, Objection, PointsClaim, Village
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import checkpoints, notices, points
+from lovemart.services import checkpoints, households, notices, points
 from lovemart.services.totals import VILLAGE_TIMEZONE
 from tests.factories import make_two_villages
 from tests.points_helpers import carded_household, make_rule
@@ -431,3 +431,62 @@ def test_the_system_admin_sets_credit_after_notice_and_the_notice_days(app, ids,
         data={"base_points": "100", "yuan_per_point": "3", "card_prefix": "A", "notice_days": "0"},
     )
     assert refused.status_code == 200 and "1 到 60" in text(refused)
+
+
+# ---- the 红黑榜's 党员户 filter ----------------------------------------------------------------------------
+
+
+def _roll(html: str) -> str:
+    start = html.index('id="roll"')
+    return html[start : html.index("</section>", start)]
+
+
+def _mark_party_member(app, village_id: int, household_id: int) -> None:
+    with app.app_context():
+        with unit_of_work() as session:
+            head = households.get(session, village_id=village_id, household_id=household_id).head
+            households.update_member(
+                session,
+                actor=None,
+                village_id=village_id,
+                household_id=household_id,
+                member_id=head.id,
+                member=households.MemberInput(head.name, head.relation, head.gender, head.birth_year, True),
+            )
+        db.session.remove()
+
+
+def test_the_roll_of_a_village_with_party_households_filters_to_them_on_staff_public_and_paper(
+    app, ids, login, client
+):
+    _mark_party_member(app, ids["a"], ids["li"])
+    with app.app_context():
+        award(ids["a"], ids["zhang"], ids["labour"])  # 张三 leads the whole village's roll
+        db.session.remove()
+    supervisor = login("a-supervisor")
+    notice_id = compile_and_publish(supervisor)
+    token = stored(app, notice_id).token
+
+    for url in (f"/notices/{notice_id}", f"/n/{token}"):
+        reader = supervisor if url.startswith("/notices") else client
+        everyone = _roll(text(reader.get(url)))
+        assert "0101 张三" in everyone and "0102 李四" in everyone
+        assert (
+            f'href="{url}?who=party#roll"' in everyone
+            and '<strong aria-current="true">全部</strong>' in everyone
+        )
+        party = _roll(text(reader.get(url, query_string={"who": "party"})))
+        assert "0102 李四" in party and "张三" not in party
+        assert "红黑榜 · 党员户" in party and f'href="{url}?who=all#roll"' in party
+        assert "0101 张三" in _roll(text(reader.get(url, query_string={"who": "nonsense"})))  # 全部
+
+    paper = text(supervisor.get(f"/notices/{notice_id}/print"))
+    assert "红黑榜 · 党员户" in paper and "?who=" not in paper  # both rolls on paper, no links
+
+
+def test_a_notice_without_a_party_roll_shows_no_filter(app, ids, login):
+    supervisor = login("a-supervisor")
+    notice_id = compile_and_publish(supervisor)
+    page = text(supervisor.get(f"/notices/{notice_id}", query_string={"who": "party"}))
+    roll = _roll(page)
+    assert "0101 张三" in roll and "?who=" not in roll and "党员户" not in page

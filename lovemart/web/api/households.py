@@ -23,6 +23,7 @@ class MemberSchema(Schema):
     birth_year = fields.Integer(
         allow_none=True, load_default=None, validate=validate.Range(min=1900, max=2100)
     )
+    party_member = fields.Boolean(load_default=False, metadata={"description": "党员 (party member)."})
 
 
 class HouseholdSchema(Schema):
