@@ -52,6 +52,9 @@ class Village(Base):
     notice_days: Mapped[int] = mapped_column(default=7, server_default="7")
     #: A household whose last ledger entry is older than this many days is named as quiet (冷清提醒).
     quiet_days: Mapped[int] = mapped_column(default=60, server_default="60")
+    #: 网格员直接记分: a grid worker's awards and deductions count at once (as the administrator's would),
+    #: instead of waiting for the supervisor's approval.
+    grid_awards_direct: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     township: Mapped[Township] = relationship(back_populates="villages")

@@ -23,6 +23,8 @@ class VillageSettings:
     notice_days: int = 7
     #: 冷清提醒: a household with no ledger entry for this many days is named on the warnings.
     quiet_days: int = 60
+    #: 网格员直接记分: grid workers' awards and deductions count at once instead of waiting for approval.
+    grid_awards_direct: bool = False
 
 
 def get(session: Session, village_id: int) -> Village:
@@ -116,6 +118,7 @@ def create_village(
         credit_after_notice=settings.credit_after_notice,
         notice_days=settings.notice_days,
         quiet_days=settings.quiet_days,
+        grid_awards_direct=settings.grid_awards_direct,
     )
     session.add(village)
     session.flush()
@@ -147,6 +150,7 @@ def update_settings(
     village.credit_after_notice = settings.credit_after_notice
     village.notice_days = settings.notice_days
     village.quiet_days = settings.quiet_days
+    village.grid_awards_direct = settings.grid_awards_direct
     session.flush()
     audit.record(
         session,
@@ -196,4 +200,5 @@ def _settings_dict(village: Village) -> dict:
         "credit_after_notice": village.credit_after_notice,
         "notice_days": village.notice_days,
         "quiet_days": village.quiet_days,
+        "grid_awards_direct": village.grid_awards_direct,
     }

@@ -70,6 +70,7 @@ def test_create_village_with_groups_defaults_and_audit(session):
             "credit_after_notice": False,
             "notice_days": 7,
             "quiet_days": 60,
+            "grid_awards_direct": False,
         }
     }
 
