@@ -97,6 +97,7 @@ class RoundRow:
     passed: bool | None
     #: Points entered for the household this month (awards and deductions; redemptions are not scores).
     month_points: int
+    month_entries: int
     #: Awards and deductions proposed this month, still waiting for the supervisor.
     pending_points: int
     pending_count: int
@@ -104,6 +105,10 @@ class RoundRow:
     has_account: bool
     #: Whether it was inspected this calendar month.
     inspected_this_month: bool
+
+    @property
+    def scored_this_month(self) -> bool:
+        return bool(self.month_entries or self.pending_count)
 
     @property
     def head(self) -> str:
@@ -142,9 +147,10 @@ def round_rows(session: Session, *, actor, village_id: int, now: datetime | None
         ).all()
     )
     latest = _latest_inspections(session, village_id, household_ids)
-    month_points = dict(
-        session.execute(
-            select(LedgerEntry.account_id, func.sum(LedgerEntry.points))
+    month_points = {
+        account_id: (total, count)
+        for account_id, total, count in session.execute(
+            select(LedgerEntry.account_id, func.sum(LedgerEntry.points), func.count())
             .where(
                 LedgerEntry.village_id == village_id,
                 LedgerEntry.account_id.in_(list(accounts.values())),
@@ -152,8 +158,8 @@ def round_rows(session: Session, *, actor, village_id: int, now: datetime | None
                 LedgerEntry.kind.in_((EntryKind.AWARD.value, EntryKind.DEDUCTION.value)),
             )
             .group_by(LedgerEntry.account_id)
-        ).all()
-    )
+        )
+    }
     pending = {
         account_id: (total, count)
         for account_id, total, count in session.execute(
@@ -172,13 +178,15 @@ def round_rows(session: Session, *, actor, village_id: int, now: datetime | None
         account_id = accounts.get(household.id)
         inspection = latest.get(household.id)
         waiting = pending.get(account_id, (0, 0))
+        entered = month_points.get(account_id, (0, 0))
         rows.append(
             RoundRow(
                 household=household,
                 group=household.group.name,
                 inspected_on=inspection[0] if inspection else None,
                 passed=inspection[1] if inspection else None,
-                month_points=int(month_points.get(account_id, 0) or 0),
+                month_points=int(entered[0] or 0),
+                month_entries=int(entered[1]),
                 pending_points=int(waiting[0] or 0),
                 pending_count=int(waiting[1]),
                 has_account=account_id is not None,
