@@ -143,6 +143,27 @@ def require(*permissions: Permission) -> Callable:
     return decorator
 
 
+def require_any(*permissions: Permission) -> Callable:
+    """Refuse the view unless the actor holds at least one of the permissions: for an operation two roles
+    share on different scopes (the administrator's whole village, the grid worker's groups), where the
+    service decides the scope."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            actor = current_actor()
+            if actor is None:
+                return _deny_anonymous()
+            if not any(has_permission(actor, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permissions
+        return wrapped
+
+    return decorator
+
+
 def signed_in(view: Callable) -> Callable:
     """Any signed-in user."""
     return require()(view)
