@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from lovemart.authz import Role
-from lovemart.db import unit_of_work
+from lovemart.db import unit_of_work, utcnow
 from lovemart.models import AuditEvent, LedgerEntry, PointsClaim, User, Village
 from lovemart.models.points import ClaimStatus
-from lovemart.services import grid, inspections, points, signals, users, villages
+from lovemart.services import activity, grid, inspections, points, signals, users, villages
 from lovemart.services.errors import InvalidInput, NotFound, OutsideGroups
 from lovemart.services.inspections import InspectionInput
 from lovemart.services.inventory import today
@@ -249,3 +249,55 @@ def test_the_round_of_a_worker_without_groups_is_empty_and_others_are_unaffected
             s, actor=s.get(User, v["supervisor"]), village_id=v["a"], household_id=v["other"]
         )
     assert date(2026, 1, 1) < today()
+
+
+# ---- the quiet-group warning (冷清提醒): a group whose grid worker recorded nothing this month ----
+
+
+def test_a_group_whose_grid_worker_recorded_nothing_this_month_is_named(session, round_village):
+    v = round_village
+    now = utcnow()
+    # 一组 and 三组 have wangge; 二组 has nobody in charge, so it is never named
+    quiet = activity.quiet_groups(session, [v["a"], v["b"]], now=now)
+    assert [(q.group, q.workers) for q in quiet] == [
+        ("一组", ("wangge（网格员）",)),
+        ("三组", ("wangge（网格员）",)),
+    ]
+    assert quiet[0].label == "一组（wangge（网格员））"
+    # someone else's entry for 一组 does not count; the worker's proposal for it does
+    with unit_of_work() as s:
+        points.award(s, actor=None, village_id=v["a"], household_id=v["second"], rule_id=v["earn"])
+    assert [q.group for q in activity.quiet_groups(session, [v["a"]], now=now)] == ["一组", "三组"]
+    with unit_of_work() as s:
+        points.award(
+            s, actor=s.get(User, v["worker"]), village_id=v["a"], household_id=v["second"], rule_id=v["earn"]
+        )
+    assert [q.group for q in activity.quiet_groups(session, [v["a"]], now=now)] == ["三组"]
+    # an inspection of 三组 by the worker quiets the last one; next month both are quiet again
+    with unit_of_work() as s:
+        _inspect(s, s.get(User, v["worker"]), v["a"], v["third"])
+    assert activity.quiet_groups(session, [v["a"]], now=now) == []
+    assert len(activity.quiet_groups(session, [v["a"]], now=now + timedelta(days=32))) == 2
+
+
+def test_a_ledger_entry_by_the_worker_counts_and_an_inactive_worker_is_not_asked(session, round_village):
+    v = round_village
+    with unit_of_work() as s:
+        s.get(Village, v["a"]).grid_awards_direct = True
+    with unit_of_work() as s:
+        worker = s.get(User, v["worker"])
+        points.award(s, actor=worker, village_id=v["a"], household_id=v["third"], rule_id=v["earn"])
+    assert [q.group for q in activity.quiet_groups(session, [v["a"]], now=utcnow())] == ["一组"]
+    with unit_of_work() as s:
+        users.set_active(s, actor=None, user_id=v["worker"], active=False)
+    assert activity.quiet_groups(session, [v["a"]], now=utcnow()) == []
+
+
+def test_the_village_warnings_carry_the_quiet_groups(session, round_village):
+    v = round_village
+    (warning,) = [
+        w for w in activity.warnings(session, [v["a"], v["b"]], now=utcnow()) if w.village_id == v["a"]
+    ]
+    assert warning.quiet_groups == ["一组（wangge（网格员））", "三组（wangge（网格员））"]
+    others = activity.warnings(session, [v["b"]], now=utcnow())
+    assert all(w.quiet_groups == [] for w in others)

@@ -232,6 +232,7 @@ READERS = {
         activity.participation(s, [m.village], MONTH, TODAY), m.village
     ),
     "activity.warnings": lambda s, m, t: activity.warnings(s, [m.village], now=LATER),
+    "activity.quiet_groups": lambda s, m, t: activity.quiet_groups(s, [m.village], now=LATER),
     "grid.round_rows": lambda s, m, t: grid.round_rows(
         s, actor=s.get(User, t.grid_worker), village_id=m.village
     ),

@@ -235,3 +235,26 @@ def test_the_village_settings_form_turns_the_direct_setting_on(app, login, ids):
         assert session.get(Village, ids["a"]).grid_awards_direct is True
         event = session.scalar(select(AuditEvent).where(AuditEvent.tag == "village:village:update"))
         assert event.data == {"before": {"grid_awards_direct": False}, "after": {"grid_awards_direct": True}}
+
+
+def test_the_supervisors_signals_and_the_township_dashboard_name_a_quiet_group(app, login, worker, ids):
+    with app.app_context():
+        make_user("yingwang", Role.TOWNSHIP, "a")
+        db.session.remove()
+    supervisor, township = login("supervisor"), login("yingwang")
+    signals = supervisor.get("/audit/signals").get_data(as_text=True)
+    assert (
+        "本月网格员还没有任何记录的村民小组：" in signals
+        and "一组（wangge（网格员））；三组（wangge（网格员））" in signals
+    )
+    dashboard = township.get("/county/").get_data(as_text=True)
+    warnings = dashboard[
+        dashboard.index("冷清提醒") : dashboard.index("</section>", dashboard.index("冷清提醒"))
+    ]
+    assert (
+        "a村" in warnings
+        and "网格员本月未记录：一组（wangge（网格员））、三组（wangge（网格员））" in warnings
+    )
+    worker.post(f"/round/households/{ids['h1']}/score", data={"rule_id": ids["labour"], "request_key": "q-1"})
+    signals = supervisor.get("/audit/signals").get_data(as_text=True)
+    assert "三组（wangge（网格员））" in signals and "一组（wangge" not in signals
