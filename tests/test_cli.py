@@ -71,7 +71,7 @@ def test_demo_loads_adao_and_its_neighbours_once(app, runner):
         for other in others:
             assert 0 < village_counts(session, other.code)["households"] < 154
         roles = set(session.scalars(select(User.role)))
-        assert roles == {"admin", "supervisor", "leader", "county", "township", "sysadmin"}
+        assert roles == {"admin", "supervisor", "leader", "county", "township", "sysadmin", "grid"}
         heads = session.scalar(
             select(func.count(Member.id)).where(Member.village_id == adao.id, Member.relation == "head")
         )

@@ -531,6 +531,8 @@ class ClaimRow:
     household: HouseholdLabel
     rule_name: str
     recorded_by: str
+    #: The recorder lives in the household (给自己家记分): the supervisor sees it before approving.
+    own_household: bool = False
 
 
 def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
@@ -641,7 +643,8 @@ def user_names(session: Session, user_ids) -> dict[int | None, str]:
 
 
 def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> list[ClaimRow]:
-    """Claims waiting in one state, oldest first, with household, rule and recorder; four queries."""
+    """Claims waiting in one state, oldest first, with household, rule and recorder (and whether the recorder
+    lives in the household); five queries."""
     found = claims(session, village_id=village_id, status=status)
     labels = household_labels(session, village_id=village_id, account_ids={c.account_id for c in found})
     names = user_names(session, {c.recorded_by_id for c in found})
@@ -649,12 +652,20 @@ def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> li
     rule_names: dict[int, str] = {}
     if rule_ids:
         rule_names = dict(session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(rule_ids))).all())
+    recorder_ids = sorted({c.recorded_by_id for c in found if c.recorded_by_id is not None})
+    homes: dict[int, int | None] = {}
+    if recorder_ids:
+        homes = dict(
+            session.execute(select(User.id, User.household_id).where(User.id.in_(recorder_ids))).all()
+        )
     return [
         ClaimRow(
             claim=c,
             household=labels[c.account_id],
             rule_name=rule_names.get(c.rule_id, ""),
             recorded_by=names.get(c.recorded_by_id, "") if c.recorded_by_id else "",
+            own_household=c.recorded_by_id is not None
+            and homes.get(c.recorded_by_id) == labels[c.account_id].household_id,
         )
         for c in found
     ]

@@ -258,3 +258,20 @@ def test_the_supervisors_signals_and_the_township_dashboard_name_a_quiet_group(a
     worker.post(f"/round/households/{ids['h1']}/score", data={"rule_id": ids["labour"], "request_key": "q-1"})
     signals = supervisor.get("/audit/signals").get_data(as_text=True)
     assert "三组（wangge（网格员））" in signals and "一组（wangge" not in signals
+
+
+def test_the_supervisor_sees_a_grid_worker_scoring_their_own_household_before_approving(app, login, ids):
+    with app.app_context():
+        make_grid_user("wangjia", "a", ("一组",), household_number="01002")
+        db.session.remove()
+    own = login("wangjia")
+    for household in (ids["h1"], ids["h2"]):
+        own.post(
+            f"/round/households/{household}/score",
+            data={"rule_id": ids["labour"], "request_key": f"own-{household}"},
+        )
+    queue = login("supervisor").get("/points/approvals").get_data(as_text=True)
+    flagged = re.findall(r'<li class="card claim" id="claim-\d+">(.*?)</li>', queue, re.S)
+    assert len(flagged) == 2
+    marks = {("01002" in item, "给自己家记分" in item) for item in flagged}
+    assert marks == {(True, True), (False, False)}
