@@ -19,6 +19,7 @@ class Role(StrEnum):
     COUNTY = "county"
     TOWNSHIP = "township"
     SYSADMIN = "sysadmin"
+    GRID = "grid"
 
     @property
     def label(self):
@@ -32,10 +33,12 @@ ROLE_LABELS = {
     Role.COUNTY: _l("县级"),
     Role.TOWNSHIP: _l("乡镇"),
     Role.SYSADMIN: _l("系统管理员"),
+    Role.GRID: _l("网格员"),
 }
 
-#: Roles bound to exactly one village.
-VILLAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER})
+#: Roles bound to exactly one village. A grid worker (网格员) works further inside it: the households of the
+#: villager groups linked to their account (`services.grid`), and nothing else of the village.
+VILLAGE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.GRID})
 #: Read-only roles over several villages: a county's (县级) or a township's (乡镇), one village at a time.
 OVERSIGHT_ROLES = frozenset({Role.COUNTY, Role.TOWNSHIP})
 
@@ -54,6 +57,8 @@ class Permission(StrEnum):
     NOTICE_PUBLISH = "notice:notice:publish"
     NOTICE_READ = "notice:notice:read"
     REDEMPTION_WRITE = "shop:redemption:write"
+    ROUND_READ = "grid:round:read"
+    ROUND_WRITE = "grid:round:write"
     RULE_WRITE = "points:rule:write"
     SHOP_READ = "shop:goods:read"
     SHOP_WRITE = "shop:goods:write"
@@ -92,6 +97,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY: _VILLAGE_READ | {Permission.COUNTY_READ},
     Role.TOWNSHIP: _VILLAGE_READ | {Permission.COUNTY_READ},
     Role.SYSADMIN: frozenset({Permission.SYSTEM_USER_WRITE, Permission.SYSTEM_VILLAGE_WRITE}),
+    # Only the households of their own groups (the services refuse any other): no village-wide reading.
+    Role.GRID: frozenset({Permission.ROUND_READ, Permission.ROUND_WRITE}),
 }
 
 #: Marker for endpoints anyone may reach (sign-in page, static files, health check).
@@ -131,6 +138,27 @@ def require(*permissions: Permission) -> Callable:
             return view(*args, **kwargs)
 
         wrapped.permission = permissions or SIGNED_IN
+        return wrapped
+
+    return decorator
+
+
+def require_any(*permissions: Permission) -> Callable:
+    """Refuse the view unless the actor holds at least one of the permissions: for an operation two roles
+    share on different scopes (the administrator's whole village, the grid worker's groups), where the
+    service decides the scope."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            actor = current_actor()
+            if actor is None:
+                return _deny_anonymous()
+            if not any(has_permission(actor, p) for p in permissions):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permissions
         return wrapped
 
     return decorator

@@ -106,7 +106,8 @@ def create_village_command(
 )
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--name", "display_name", default="")
-def create_user_command(username, role, village_code, password, display_name):
+@click.option("--groups", default="", help="Grid workers (grid): their villager groups, comma-separated.")
+def create_user_command(username, role, village_code, password, display_name, groups):
     """Create a staff account."""
     try:
         with unit_of_work() as session:
@@ -119,6 +120,7 @@ def create_user_command(username, role, village_code, password, display_name):
                 role=role,
                 display_name=display_name,
                 village=village,
+                group_names=users.parse_group_names(groups),
             )
             click.echo(f"Created {user.role} {user.username}.")
     except DomainError as error:

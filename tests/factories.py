@@ -38,6 +38,24 @@ def make_user(username: str, role: Role, village_code: str | None = None) -> int
         ).id
 
 
+def make_grid_user(
+    username: str, village_code: str, groups: tuple[str, ...], household_number: str = ""
+) -> int:
+    """A grid worker (网格员) of the village, linked to the named villager groups."""
+    with unit_of_work() as session:
+        return users.create_user(
+            session,
+            actor=None,
+            username=username,
+            password=PASSWORD,
+            role=Role.GRID,
+            display_name=f"{username}（网格员）",
+            village=villages.by_code(session, village_code),
+            household_number=household_number,
+            group_names=groups,
+        ).id
+
+
 def make_household(
     village_id: int,
     *,

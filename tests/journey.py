@@ -147,6 +147,15 @@ def live(code: str, mark: str, clock, audited: Audited | None = None) -> SimpleN
             display_name=f"{mark}{role.value}",
         )  # fmt: skip
         setattr(v, role.value, user_id)
+    v.grid = a(
+        users.create_user, tag=T.USER_CREATE, subject="User", at=v.village, actor=sysadmin,
+        username=f"{code}-grid", password=PASSWORD, role=Role.GRID, village=village_row,
+        display_name=f"{mark}网格员", group_names=[f"{mark}二组"],
+    )  # fmt: skip
+    a(
+        users.set_groups, tag=T.USER_UPDATE, subject="User", at=v.village, actor=sysadmin,
+        user_id=v.grid, group_names=[f"{mark}一组", f"{mark}二组"],
+    )  # fmt: skip
     admin, supervisor = snapshot(v.admin), snapshot(v.supervisor)
     a(
         users.set_active, tag=T.USER_UPDATE, subject="User", at=v.village, actor=sysadmin,

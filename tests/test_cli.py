@@ -71,7 +71,7 @@ def test_demo_loads_adao_and_its_neighbours_once(app, runner):
         for other in others:
             assert 0 < village_counts(session, other.code)["households"] < 154
         roles = set(session.scalars(select(User.role)))
-        assert roles == {"admin", "supervisor", "leader", "county", "township", "sysadmin"}
+        assert roles == {"admin", "supervisor", "leader", "county", "township", "sysadmin", "grid"}
         heads = session.scalar(
             select(func.count(Member.id)).where(Member.village_id == adao.id, Member.relation == "head")
         )
@@ -185,6 +185,17 @@ def test_create_user(app, runner):
         xian = users.by_username(session, "xian")
         assert xian.village_id is None and xian.county.code == "yichuan"
         assert users.by_username(session, "root").village_id is None
+
+
+def test_create_a_grid_worker_with_their_groups(app, runner):
+    create_village(runner)
+    base = ["create-user", "wangge", "--role", "grid", "--village", "hexi", "--password", "secret-pass"]
+    refused = invoke(runner, *base)
+    assert refused.exit_code == 1 and "网格员至少要负责一个村民小组。" in refused.output
+    result = invoke(runner, *base, "--groups", "二组,一组")
+    assert result.exit_code == 0 and "Created grid wangge." in result.output, result.output
+    with fresh_session(app) as session:
+        assert [g.name for g in users.by_username(session, "wangge").groups] == ["一组", "二组"]
 
 
 def test_create_user_refusals(app, runner):

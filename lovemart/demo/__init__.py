@@ -115,7 +115,10 @@ ACCOUNTS = (
     ("county", "王丽（县扶贫办）", Role.COUNTY, "adao", ""),
     ("yingwang", "刘振国（英旺乡政府）", Role.TOWNSHIP, "adao", ""),
     ("sysadmin", "系统管理员", Role.SYSADMIN, None, ""),
+    ("wangge", "王秀兰（杜河沟网格员）", Role.GRID, "adao", ""),
 )
+#: The villager groups of each grid worker (网格员) among the accounts.
+GRID_GROUPS = {"wangge": ("杜河沟",)}
 #: The household whose card the README's tour opens on a phone and redeems for at the counter.
 TOUR_HOUSEHOLD = "01003"
 
@@ -144,6 +147,7 @@ def load(session: Session, *, scale: float = 1.0, progress: Callable[[str], None
                 display_name=display_name,
                 village=villages.by_code(session, village_code) if village_code else None,
                 household_number=household,
+                group_names=GRID_GROUPS.get(username, ()),
             )
     months = month_starts(now.astimezone(VILLAGE_TIMEZONE).date(), MONTHS)
     for plan, village in new:

@@ -8,6 +8,7 @@ from lovemart.authz import Role
 from lovemart.forms.base import Filled, LoveMartForm, Range, WholeNumberField, enum_options, options
 from lovemart.services.activity import QUIET_DAYS_MAX, QUIET_DAYS_MIN
 from lovemart.services.users import MIN_PASSWORD_LENGTH
+from lovemart.services.villages import OFFLINE_CAP_MAX
 
 
 class VillageForm(LoveMartForm):
@@ -38,6 +39,10 @@ class VillageForm(LoveMartForm):
         default=60,
         validators=[Filled(), Range(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
     )
+    grid_awards_direct = BooleanField(_l("网格员记分直接入账（不经监督员审核）"))
+    offline_cap_points = WholeNumberField(
+        _l("离线兑换限额（分）"), default=100, validators=[Filled(), Range(min=0, max=OFFLINE_CAP_MAX)]
+    )
 
 
 class VillageSettingsForm(LoveMartForm):
@@ -56,6 +61,17 @@ class VillageSettingsForm(LoveMartForm):
         validators=[Filled(), Range(min=QUIET_DAYS_MIN, max=QUIET_DAYS_MAX)],
         description=_l("一户超过这么多天没有任何积分记录，就列入监督提示和县、乡看板的冷清提醒。"),
     )
+    grid_awards_direct = BooleanField(
+        _l("网格员记分直接入账（不经监督员审核）"),
+        description=_l(
+            "默认关闭：网格员提交的加分、扣分先由监督员审核。只在信得过的网格员都已熟悉细则后打开。"
+        ),
+    )
+    offline_cap_points = WholeNumberField(
+        _l("离线兑换限额（分）"),
+        validators=[Filled(), Range(min=0, max=OFFLINE_CAP_MAX)],
+        description=_l("断网时柜台设备上每户每次最多可兑换的积分；0 表示不允许离线兑换。"),
+    )
 
 
 class UserForm(LoveMartForm):
@@ -73,7 +89,19 @@ class UserForm(LoveMartForm):
         validators=[Optional(), Length(max=32)],
         description=_l("填写后，此人给自家记分时会提示监督员核查。"),
     )
+    groups = StringField(
+        _l("负责的村民小组（网格员填写，多个用逗号分隔）"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("网格员只能检查、记分这些小组的农户。"),
+    )
 
     def __init__(self, *args, villages=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.village_id.choices = options([(0, "—"), *((v.id, f"{v.name}（{v.code}）") for v in villages)])
+
+
+class UserGroupsForm(LoveMartForm):
+    groups = StringField(
+        _l("负责的村民小组（多个用逗号分隔）"),
+        validators=[DataRequired(_l("网格员至少要负责一个村民小组。")), Length(max=500)],
+    )

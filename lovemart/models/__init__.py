@@ -15,7 +15,7 @@ from lovemart.models.redemptions import Redemption, RedemptionLine
 from lovemart.models.rules import Rule
 from lovemart.models.totals import VillageMonth
 from lovemart.models.transparency import Checkpoint, TreeNode, WitnessObservation
-from lovemart.models.users import ApiToken, LoginFailure, StaffSession, User
+from lovemart.models.users import ApiToken, LoginFailure, StaffSession, User, UserGroup
 from lovemart.models.walls import Wish
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "Township",
     "TreeNode",
     "User",
+    "UserGroup",
     "Village",
     "VillageMonth",
     "VillagerGroup",

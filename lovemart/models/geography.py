@@ -55,6 +55,9 @@ class Village(Base):
     quiet_days: Mapped[int] = mapped_column(default=60, server_default="60")
     #: The most one household may spend at an offline counter from one snapshot of balances (0: none).
     offline_cap_points: Mapped[int] = mapped_column(default=100, server_default="100")
+    #: 网格员直接记分: a grid worker's awards and deductions count at once (as the administrator's would),
+    #: instead of waiting for the supervisor's approval.
+    grid_awards_direct: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     township: Mapped[Township] = relationship(back_populates="villages")

@@ -1,12 +1,12 @@
 """Staff accounts (role and village) and their API tokens; no business methods."""
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lovemart.authz import VILLAGE_ROLES, Role
 from lovemart.db import Base, UTCDateTime, utcnow
-from lovemart.models.geography import County, Township, Village
+from lovemart.models.geography import County, Township, Village, VillagerGroup
 
 _village_roles = ", ".join(sorted(f"'{r.value}'" for r in VILLAGE_ROLES))
 
@@ -24,6 +24,7 @@ class User(UserMixin, Base):
             name="role_binding",
         ),
         ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
+        UniqueConstraint("id", "village_id"),  # target of user_groups' composite key
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +45,10 @@ class User(UserMixin, Base):
     village: Mapped[Village | None] = relationship()
     county: Mapped[County | None] = relationship()
     township: Mapped[Township | None] = relationship()
+    #: A grid worker's villager groups (网格员负责的村民小组), in the village's group order.
+    groups: Mapped[list[VillagerGroup]] = relationship(
+        secondary="user_groups", order_by=VillagerGroup.position, viewonly=True
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -51,6 +56,22 @@ class User(UserMixin, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class UserGroup(Base):
+    """A grid worker's villager group: both of one village, by composite keys, so no link crosses villages."""
+
+    __tablename__ = "user_groups"
+    __table_args__ = (
+        ForeignKeyConstraint(["user_id", "village_id"], ["users.id", "users.village_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["group_id", "village_id"], ["villager_groups.id", "villager_groups.village_id"]
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
 
 
 class ApiToken(Base):

@@ -53,6 +53,14 @@ class UnknownGroup(DomainError):
     template = _l("本村没有名为“%(name)s”的村民小组。")
 
 
+class OutsideGroups(DomainError):
+    """A grid worker (网格员) acting on a household that is not of their villager groups."""
+
+    code = "outside_groups"
+    status = 403
+    template = _l("这户不在您负责的村民小组，不能检查或记分。")
+
+
 class UsernameTaken(DomainError):
     code = "username_taken"
     template = _l("用户名 %(username)s 已被使用。")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lovemart.models import AuditEvent, Household, Inspection, LedgerEntry, PointsClaim, VillagerGroup
 from lovemart.models.inspections import CHECKS
-from lovemart.services import audit, households, points
+from lovemart.services import audit, grid, households, points
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import DomainError, HouseholdInactive, InvalidInput, NotFound, UnknownGroup
 
@@ -65,7 +65,9 @@ def record(
     data: InspectionInput,
     at: datetime | None = None,
 ) -> Inspection:
-    """:raise NotFound, HouseholdInactive: :raise InvalidInput: future date, no inspector, a check missing."""
+    """:raise NotFound, HouseholdInactive: :raise InvalidInput: future date, no inspector, a check missing.
+    :raise OutsideGroups: a grid worker's household outside their villager groups."""
+    grid.ensure_household(session, actor=actor, village_id=village_id, household_id=household_id)
     household = households.get(session, village_id=village_id, household_id=household_id)
     if not household.active:
         raise HouseholdInactive()

@@ -37,7 +37,7 @@ from lovemart.models import (
 from lovemart.models.cards import CardStatus
 from lovemart.models.households import Relation
 from lovemart.models.points import GENESIS_HASH, AccountStatus, ClaimStatus, EntryKind
-from lovemart.services import audit, idempotency, ledger_tree, totals
+from lovemart.services import audit, grid, idempotency, ledger_tree, totals
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import (
     AccountFrozen,
@@ -137,11 +137,15 @@ def award(
     """Award or deduct points by a rule for one household (`at`: the moment, when it is not now).
 
     A repeated `request_key` returns what the first call recorded. A rule that needs approval yields a
-    pending claim instead of an entry. A deduction larger than the balance is refused unless the rule allows
-    a negative balance (扣成负分): the household then owes points until it earns them back.
+    pending claim instead of an entry, and so does any entry a grid worker (网格员) proposes, unless the
+    village lets their entries count at once (`grid_awards_direct`). A deduction larger than the balance is
+    refused unless the rule allows a negative balance (扣成负分): the household then owes points until it
+    earns them back.
 
     :raise RuleRetired, CapExceeded, InsufficientPoints, NoPointsAccount, AccountFrozen, HouseholdInactive:
+    :raise OutsideGroups: a grid worker's household outside their villager groups.
     """
+    grid.ensure_household(session, actor=actor, village_id=village_id, household_id=household_id)
     if request_key:
         # Two copies of one request (a double click) wait here for each other, so the second one finds the
         # first one's entry instead of colliding with it on PostgreSQL.
@@ -152,8 +156,11 @@ def award(
     account = _usable_account(session, village_id, household_id)
     points = _points_for(session, rule, account, at=at)
     held = _held_until_notice(session, village_id, points)
-    if rule.requires_approval or held:
-        status = ClaimStatus.PENDING if rule.requires_approval else ClaimStatus.PUBLICIZING
+    needs_approval = rule.requires_approval or not grid.counts_at_once(
+        session, actor=actor, village_id=village_id
+    )
+    if needs_approval or held:
+        status = ClaimStatus.PENDING if needs_approval else ClaimStatus.PUBLICIZING
         claim = PointsClaim(
             village_id=village_id,
             account_id=account.id,
@@ -524,6 +531,8 @@ class ClaimRow:
     household: HouseholdLabel
     rule_name: str
     recorded_by: str
+    #: The recorder lives in the household (给自己家记分): the supervisor sees it before approving.
+    own_household: bool = False
 
 
 def local_day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
@@ -634,7 +643,8 @@ def user_names(session: Session, user_ids) -> dict[int | None, str]:
 
 
 def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> list[ClaimRow]:
-    """Claims waiting in one state, oldest first, with household, rule and recorder; four queries."""
+    """Claims waiting in one state, oldest first, with household, rule and recorder (and whether the recorder
+    lives in the household); five queries."""
     found = claims(session, village_id=village_id, status=status)
     labels = household_labels(session, village_id=village_id, account_ids={c.account_id for c in found})
     names = user_names(session, {c.recorded_by_id for c in found})
@@ -642,12 +652,20 @@ def claim_queue(session: Session, *, village_id: int, status: ClaimStatus) -> li
     rule_names: dict[int, str] = {}
     if rule_ids:
         rule_names = dict(session.execute(select(Rule.id, Rule.name).where(Rule.id.in_(rule_ids))).all())
+    recorder_ids = sorted({c.recorded_by_id for c in found if c.recorded_by_id is not None})
+    homes: dict[int, int | None] = {}
+    if recorder_ids:
+        homes = dict(
+            session.execute(select(User.id, User.household_id).where(User.id.in_(recorder_ids))).all()
+        )
     return [
         ClaimRow(
             claim=c,
             household=labels[c.account_id],
             rule_name=rule_names.get(c.rule_id, ""),
             recorded_by=names.get(c.recorded_by_id, "") if c.recorded_by_id else "",
+            own_household=c.recorded_by_id is not None
+            and homes.get(c.recorded_by_id) == labels[c.account_id].household_id,
         )
         for c in found
     ]

@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lovemart.authz import VILLAGE_ROLES, Role
-from lovemart.models import ApiToken, Household, User, Village
-from lovemart.services import audit, sessions
+from lovemart.models import ApiToken, Household, User, UserGroup, Village, VillagerGroup
+from lovemart.services import audit, grid, sessions
 from lovemart.services.audit import AuditTag
 from lovemart.services.errors import InvalidInput, NotFound, UsernameTaken, WrongPassword
 
@@ -34,10 +34,12 @@ def create_user(
     county_id: int | None = None,
     township_id: int | None = None,
     household_number: str = "",
+    group_names=(),
 ) -> User:
     """A staff account. `household_number` links a village user to the household they live in, so that the
     supervisor sees the points they record for it (`services.signals`). A county (township) officer belongs
-    to the county (township) given, or to that of `village`."""
+    to the county (township) given, or to that of `village`. A grid worker (网格员) needs at least one of the
+    village's villager groups, by name (`group_names`); other roles take none."""
     role = _role(role)
     username = username.strip()
     if not username or len(username) > 64:
@@ -65,17 +67,93 @@ def create_user(
         township_id=township_id if role is Role.TOWNSHIP else None,
         household_id=_household_id(session, village, household_number) if role in VILLAGE_ROLES else None,
     )
+    group_ids = _group_ids(session, role, village, group_names)
     session.add(user)
     session.flush()
+    _link_groups(session, user, group_ids)
+    after = {"username": username, "role": role.value}
+    if group_ids:
+        after["groups"] = _group_names(session, group_ids)
     audit.record(
         session,
         actor=actor,
         tag=AuditTag.USER_CREATE,
         subject=user,
         village_id=user.village_id,
-        data={"after": {"username": username, "role": role.value}},
+        data={"after": after},
     )
     return user
+
+
+def set_groups(session: Session, *, actor, user_id: int, group_names) -> User:
+    """Replace a grid worker's villager groups (by name, of their village). :raise InvalidInput, NotFound:"""
+    user = get(session, user_id)
+    role = Role(user.role)
+    if role is not Role.GRID:
+        raise InvalidInput(_l("只有网格员负责村民小组。"), field="groups")
+    group_ids = _group_ids(session, role, user.village, group_names)
+    before = _group_names(session, grid.group_ids(session, village_id=user.village_id, user_id=user.id))
+    session.execute(
+        UserGroup.__table__.delete().where(
+            UserGroup.user_id == user.id, UserGroup.village_id == user.village_id
+        )
+    )
+    _link_groups(session, user, group_ids)
+    session.expire(user, ["groups"])
+    after = _group_names(session, group_ids)
+    audit.record(
+        session,
+        actor=actor,
+        tag=AuditTag.USER_UPDATE,
+        subject=user,
+        village_id=user.village_id,
+        data=audit.changes({"groups": before}, {"groups": after}),
+    )
+    return user
+
+
+def parse_group_names(text: str) -> list[str]:
+    """Group names typed one a line, or separated by commas (，、, too)."""
+    for separator in ("，", "、", ","):
+        text = text.replace(separator, "\n")
+    return [name.strip() for name in text.splitlines() if name.strip()]
+
+
+def _group_ids(session: Session, role: Role, village: Village | None, names) -> list[int]:
+    names = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if role is not Role.GRID:
+        if names:
+            raise InvalidInput(_l("只有网格员负责村民小组。"), field="groups")
+        return []
+    if not names:
+        raise InvalidInput(_l("网格员至少要负责一个村民小组。"), field="groups")
+    found = dict(
+        session.execute(
+            select(VillagerGroup.name, VillagerGroup.id).where(
+                VillagerGroup.village_id == village.id, VillagerGroup.name.in_(names)
+            )
+        ).all()
+    )
+    if missing := [n for n in names if n not in found]:
+        raise InvalidInput(_l("本村没有名为“%(name)s”的村民小组。", name="、".join(missing)), field="groups")
+    return [found[n] for n in names]
+
+
+def _link_groups(session: Session, user: User, group_ids: list[int]) -> None:
+    for group_id in group_ids:
+        session.add(UserGroup(user_id=user.id, group_id=group_id, village_id=user.village_id))
+    session.flush()
+
+
+def _group_names(session: Session, group_ids) -> list[str]:
+    if not group_ids:
+        return []
+    rows = session.execute(
+        select(VillagerGroup.name)
+        .where(VillagerGroup.id.in_(list(group_ids)))
+        .order_by(VillagerGroup.position, VillagerGroup.id)
+    )
+    return list(rows.scalars())
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:

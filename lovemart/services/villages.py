@@ -28,6 +28,8 @@ class VillageSettings:
     quiet_days: int = 60
     #: The most one household may spend at an offline counter from one snapshot of balances (0: none).
     offline_cap_points: int = 100
+    #: 网格员直接记分: grid workers' awards and deductions count at once instead of waiting for approval.
+    grid_awards_direct: bool = False
 
 
 def get(session: Session, village_id: int) -> Village:
@@ -122,6 +124,7 @@ def create_village(
         notice_days=settings.notice_days,
         quiet_days=settings.quiet_days,
         offline_cap_points=settings.offline_cap_points,
+        grid_awards_direct=settings.grid_awards_direct,
     )
     session.add(village)
     session.flush()
@@ -154,6 +157,7 @@ def update_settings(
     village.notice_days = settings.notice_days
     village.quiet_days = settings.quiet_days
     village.offline_cap_points = settings.offline_cap_points
+    village.grid_awards_direct = settings.grid_awards_direct
     session.flush()
     audit.record(
         session,
@@ -208,4 +212,5 @@ def _settings_dict(village: Village) -> dict:
         "notice_days": village.notice_days,
         "quiet_days": village.quiet_days,
         "offline_cap_points": village.offline_cap_points,
+        "grid_awards_direct": village.grid_awards_direct,
     }

@@ -20,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
         photos,
         points,
         public,
+        round,
         rules,
         statements,
         stocktakes,
@@ -45,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(county.bp, url_prefix="/county")
     app.register_blueprint(audit.bp, url_prefix="/audit")
+    app.register_blueprint(round.bp, url_prefix="/round")
     app.register_blueprint(public.bp)  # /c/<token> → /me: the villager's QR pages, no sign-in
     app.register_blueprint(notices.bp)  # /notices (staff), /n/<token> (public), /me/notices, /me/objections
     app.register_blueprint(walls.bp)  # /walls (staff), /wall/<code> (public), /me/wishes

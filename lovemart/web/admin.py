@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from lovemart.authz import Permission, Role, current_actor, require
 from lovemart.db import db, unit_of_work
-from lovemart.forms.admin import UserForm, VillageForm, VillageSettingsForm
+from lovemart.forms.admin import UserForm, UserGroupsForm, VillageForm, VillageSettingsForm
 from lovemart.services import users, villages
 from lovemart.services.villages import VillageSettings
 from lovemart.web.forms import perform, submit
@@ -82,12 +82,29 @@ def create_user():
                     display_name=form.display_name.data or "",
                     village=village,
                     household_number=form.household_number.data or "",
+                    group_names=users.parse_group_names(form.groups.data or ""),
                 ).id
 
         if submit(form, call) is not None:
             flash(_("已创建用户。"), "success")
             return redirect(url_for("admin.users_index"))
     return render_template("admin/user_form.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/groups", methods=["GET", "POST"])
+@require(Permission.SYSTEM_USER_WRITE)
+def user_groups(user_id: int):
+    """A grid worker's villager groups (网格员负责的村民小组), replaced as a whole."""
+    user = users.get(db.session, user_id)
+    form = UserGroupsForm(data={"groups": "，".join(g.name for g in user.groups)})
+    if form.validate_on_submit():
+        done = perform(
+            form, users.set_groups, user_id=user_id, group_names=users.parse_group_names(form.groups.data)
+        )
+        if done is not None:
+            flash(_("已保存 %(u)s 负责的村民小组。", u=user.username), "success")
+            return redirect(url_for("admin.users_index"))
+    return render_template("admin/user_groups.html", form=form, user=user)
 
 
 @bp.post("/users/<int:user_id>/active/<int:active>")
@@ -107,4 +124,6 @@ def _settings(form) -> VillageSettings:
         credit_after_notice=form.credit_after_notice.data,
         notice_days=form.notice_days.data,
         quiet_days=form.quiet_days.data,
+        grid_awards_direct=form.grid_awards_direct.data,
+        offline_cap_points=form.offline_cap_points.data,
     )

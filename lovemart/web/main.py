@@ -29,6 +29,8 @@ def index():
     actor = current_actor()
     if Role(actor.role) is Role.SYSADMIN:
         return redirect(url_for("admin.villages_index"))
+    if Role(actor.role) is Role.GRID:
+        return redirect(url_for("round.index"))
     village = working_village()
     summary = None
     if has_permission(actor, Permission.HOUSEHOLD_READ):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser.conftest import PHONE
 
-ROLES = ("admin", "supervisor", "leader", "county", "yingwang", "sysadmin")
+ROLES = ("admin", "supervisor", "leader", "county", "yingwang", "sysadmin", "wangge")
 #: Pages a cadre reaches from a menu page that the menu itself does not list.
 JOURNEYS = {
     "admin": ("/points/award", "/households/import", "/goods/stock-in", "/households/new"),

@@ -42,12 +42,13 @@ def user_count(session) -> int:
 
 def test_create_user_binds_each_role_to_its_village_or_county(session, village_id):
     county_id = villages.get(session, village_id).township.county_id
-    made = {role: create(session, f"u-{role.value}", role) for role in Role}
+    groups = {Role.GRID: {"group_names": [villages.groups(session, village_id)[0].name]}}
+    made = {role: create(session, f"u-{role.value}", role, **groups.get(role, {})) for role in Role}
     session.expire_all()
     for role, user_id in made.items():
         user = session.get(User, user_id)
         assert user.role == role.value
-        if role in (Role.ADMIN, Role.SUPERVISOR, Role.LEADER):
+        if role in (Role.ADMIN, Role.SUPERVISOR, Role.LEADER, Role.GRID):
             assert (user.village_id, user.county_id) == (village_id, None)
         elif role is Role.COUNTY:
             assert (user.village_id, user.county_id) == (None, county_id)

@@ -24,8 +24,8 @@ from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from lovemart import scope
-from lovemart.db import db, utcnow
-from lovemart.models import AuditEvent, CounterDevice, Household, LedgerEntry, PointsAccount
+from lovemart.db import db, unit_of_work, utcnow
+from lovemart.models import AuditEvent, CounterDevice, Household, LedgerEntry, PointsAccount, User, Village
 from lovemart.models.points import ClaimStatus
 from lovemart.models.scoped import VillageScoped
 from lovemart.services import (
@@ -35,6 +35,7 @@ from lovemart.services import (
     cards,
     checkpoints,
     donations,
+    grid,
     households,
     inspections,
     inventory,
@@ -51,6 +52,8 @@ from lovemart.services import (
     spreadsheets,
     statements,
     totals,
+    users,
+    villages,
     walls,
     witness,
 )
@@ -118,6 +121,8 @@ READERS = {
         on(donations.get_purchase, purchase_id=T("purchase")),
         on(donations.purchases),
         on(donations.what_it_became, donation_id=T("donation")),
+        on(grid.group_ids, user_id=T("grid_worker")),
+        on(grid.groups, user_id=T("grid_worker")),
         on(households.get, household_id=T("household")),
         on(households.group_by_name),
         on(households.search, filters=HouseholdFilter(active=None)),
@@ -252,11 +257,24 @@ READERS = {
         activity.participation(s, [m.village], MONTH, TODAY), m.village
     ),
     "activity.warnings": lambda s, m, t: activity.warnings(s, [m.village], now=LATER),
+    "activity.quiet_groups": lambda s, m, t: activity.quiet_groups(s, [m.village], now=LATER),
+    "grid.round_rows": lambda s, m, t: grid.round_rows(
+        s, actor=s.get(User, t.grid_worker), village_id=m.village
+    ),
+    "grid.round_household": lambda s, m, t: _refused_or(
+        lambda: [
+            grid.round_household(
+                s, actor=s.get(User, t.grid_worker), village_id=m.village, household_id=t.household
+            )
+        ]
+    ),
 }
 
 #: Services that take a village but neither list nor get its rows, each with why it is not in `READERS`.
 NOT_READERS = {
     "audit.record": "writes the audit row (the writers' tests check it)",
+    "grid.counts_at_once": "a flag of the village row itself (villages are not village-owned rows)",
+    "grid.ensure_household": "a check that returns nothing: it refuses (tests/services/test_grid.py)",
     "audit_names.describe": "names rows already read for the village; its resolving names no other "
     "village's object (tests/services/test_audit_names.py)",
     "audit_names.resolve": "proven to name no other village's object (tests/services/test_audit_names.py)",
@@ -307,6 +325,7 @@ NOTHING_TO_NAME = {
     "witness.alarms", "activity.participation", "offline.get_device", "offline.device_by_token",
     "inventory.correctable",
     "inventory.get_movement",
+    "grid.group_ids", "grid.groups", "grid.round_rows", "grid.round_household",
 }  # fmt: skip
 
 
@@ -349,6 +368,23 @@ def _complete(session, v) -> None:
     v.account = session.scalar(select(PointsAccount.id).where(PointsAccount.household_id == v.household))
     v.audit_event = session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.village_id == v.village))
     v.household_number = households.get(session, village_id=v.village, household_id=v.household).number
+    v.grid_worker = session.scalar(
+        select(User.id).where(User.village_id == v.village, User.role == "grid")
+    ) or _grid_worker(v)
+
+
+def _grid_worker(v) -> int:
+    """A grid worker (网格员) of the village, for its first group."""
+    with unit_of_work() as session:
+        return users.create_user(
+            session,
+            actor=None,
+            username=f"grid-{v.village}",
+            password="password123",
+            role="grid",
+            village=session.get(Village, v.village),
+            group_names=[g.name for g in villages.groups(session, v.village)[:1]],
+        ).id
 
 
 # ---- 1. each service's own village filter ----------------------------------------------------------------

@@ -71,6 +71,7 @@ def test_create_village_with_groups_defaults_and_audit(session):
             "notice_days": 7,
             "quiet_days": 60,
             "offline_cap_points": 100,
+            "grid_awards_direct": False,
         }
     }
 

@@ -193,7 +193,14 @@ def test_every_keyed_operation_takes_the_same_header(client):
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "Idempotency-Key"
     }
-    assert set(headers) == {"postWish", "awardPoints", "reverseEntry", "raiseObjection", "redeem"}
+    assert set(headers) == {
+        "postWish",
+        "awardPoints",
+        "proposePoints",
+        "reverseEntry",
+        "raiseObjection",
+        "redeem",
+    }
     assert {(schema["type"], schema["pattern"]) for schema in headers.values()} == {
         ("string", r"^[\x21-\x7e]{1,64}$")
     }

@@ -30,15 +30,15 @@ from lovemart.services.redemptions import CartLine
 from lovemart.web.photos import writing_store
 from tests import figures
 from tests.conftest import PASSWORD
-from tests.factories import make_household, make_user, make_village
+from tests.factories import make_grid_user, make_household, make_user, make_village
 from tests.points_helpers import make_rule, pass_inspection
 
 ANONYMOUS, VILLAGER = "anonymous", "villager"
-ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN = (r.value for r in Role)
-STAFF = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN})
+ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN, GRID = (r.value for r in Role)
+STAFF = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN, GRID})
 READERS = frozenset({ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP})  # everything read-only in a village
 EVERYONE = STAFF | {ANONYMOUS, VILLAGER}
-ROLES = (ANONYMOUS, VILLAGER, ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN)
+ROLES = (ANONYMOUS, VILLAGER, ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN, GRID)
 #: The village whose objects a role must not get: b (same county, another township) for the village roles
 #: and the township officer, c (another county) for the county officer.
 OTHER_VILLAGE = {COUNTY: "c"}
@@ -63,6 +63,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "admin.create_user"): {SYSADMIN},
     ("POST", "admin.create_user"): {SYSADMIN},
     ("POST", "admin.set_user_active"): {SYSADMIN},
+    ("GET", "admin.user_groups"): {SYSADMIN},
+    ("POST", "admin.user_groups"): {SYSADMIN},
     ("GET", "admin.villages_index"): {SYSADMIN},
     ("GET", "admin.create_village"): {SYSADMIN},
     ("POST", "admin.create_village"): {SYSADMIN},
@@ -229,6 +231,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "audit.index"): {SUPERVISOR, LEADER},
     ("GET", "audit.event"): {SUPERVISOR, LEADER},
     ("GET", "audit.signal_list"): {SUPERVISOR, LEADER},
+    # the grid worker's round (网格员): the households of their own groups only
+    ("GET", "round.index"): {GRID},
+    ("GET", "round.inspect"): {GRID},
+    ("POST", "round.inspect"): {GRID},
+    ("GET", "round.score"): {GRID},
+    ("POST", "round.score"): {GRID},
     # the county dashboard
     ("GET", "county.index"): {COUNTY, TOWNSHIP},
     ("GET", "county.export"): {COUNTY, TOWNSHIP},
@@ -243,7 +251,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "api_households.create_household"): {ADMIN},
     ("GET", "api_households.get_household"): READERS,
     ("POST", "api_cards.issue_card"): {ADMIN},
-    ("POST", "api_inspections.record_inspection"): {ADMIN},
+    ("POST", "api_inspections.record_inspection"): {ADMIN, GRID},
+    ("GET", "api_round.list_my_households"): {GRID},
+    ("POST", "api_round.propose_points"): {GRID},
     ("GET", "api_points.get_account"): READERS,
     ("GET", "api_points.list_entries"): READERS,
     ("POST", "api_points.award_points"): {ADMIN},
@@ -268,6 +278,7 @@ NEUTRAL_ARGUMENTS = {"code": "en", "filename": "css/app.css", "active": 1}
 #: credential (the QR link): there is no "another village's object" to hide.
 UNSCOPED = {
     "admin.set_user_active",
+    "admin.user_groups",
     "admin.edit_village",
     "public.scan",
     # public by design: the wall of any village, a published notice by its link
@@ -456,12 +467,13 @@ def world(app, tmp_path):
         make_user(COUNTY, Role.COUNTY, "a")
         make_user(TOWNSHIP, Role.TOWNSHIP, "a")
         make_user(SYSADMIN, Role.SYSADMIN)
+        make_grid_user(GRID, "a", ("一组",))  # the group of village a's household
         victim = make_user("a-victim", Role.ADMIN, "a")  # the user the user-admin routes act on
         for tag in objects:
             objects[tag]["user_id"] = victim
         tokens = {}
         with unit_of_work() as session:
-            for username in (ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN):
+            for username in (ADMIN, SUPERVISOR, LEADER, COUNTY, TOWNSHIP, SYSADMIN, GRID):
                 user = users.by_username(session, username)
                 tokens[username] = users.create_api_token(session, actor=None, user=user)
         db.session.remove()

@@ -23,13 +23,14 @@ from lovemart.db import db
 from lovemart.extensions import limiter
 from tests.books import problems
 from tests.conftest import PASSWORD
-from tests.factories import make_user
+from tests.factories import make_grid_user, make_user
 from tests.figures import record
 from tests.web.test_authz_matrix import (  # noqa: F401 - `world` is a fixture
     ADMIN,
     ANONYMOUS,
     COUNTY,
     EXPECTED,
+    GRID,
     LEADER,
     SUPERVISOR,
     SYSADMIN,
@@ -41,7 +42,7 @@ from tests.web.test_authz_matrix import (  # noqa: F401 - `world` is a fixture
 )
 
 EXAMPLES = 100 if os.environ.get("LOVEMART_SOAK") == "1" else 12
-PREFERENCE = (ADMIN, SUPERVISOR, SYSADMIN, LEADER, COUNTY, VILLAGER, ANONYMOUS)
+PREFERENCE = (ADMIN, SUPERVISOR, SYSADMIN, LEADER, COUNTY, GRID, VILLAGER, ANONYMOUS)
 #: For button-only forms (activate, cancel, approve …): the names such forms use.
 FALLBACK_FIELDS = ("reason", "note", "quantity", "active", "confirm")
 #: The hidden fields that make a form idempotent, and the key village b uses in each before the fuzz.
@@ -58,7 +59,7 @@ FILL = {
     "household_number": "001",
 }
 #: Village b's users, signed in like village a's, for the other side of a shared key.
-B_USERS = {ADMIN: Role.ADMIN, SUPERVISOR: Role.SUPERVISOR, LEADER: Role.LEADER}
+B_USERS = {ADMIN: Role.ADMIN, SUPERVISOR: Role.SUPERVISOR, LEADER: Role.LEADER, GRID: Role.GRID}
 SKIP = {
     "auth.logout",
     "auth.login",
@@ -168,7 +169,10 @@ def _filled(name: str, choice: str) -> str:
 def _b_clients(app, objects: dict) -> dict:
     with app.app_context():
         for role, user_role in B_USERS.items():
-            make_user(f"b-{role}", user_role, "b")
+            if user_role is Role.GRID:  # a grid worker needs a group: village b's household's
+                make_grid_user(f"b-{role}", "b", ("一组",))
+            else:
+                make_user(f"b-{role}", user_role, "b")
         db.session.remove()
     limiter.reset()  # the sign-in rate limit counted village a's sign-ins
     clients = {}

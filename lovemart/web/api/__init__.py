@@ -12,7 +12,17 @@ class LoveMartApi(Api):
 
 
 def register_api(app: Flask) -> Api:
-    from lovemart.web.api import cards, goods, households, inspections, notices, points, redemptions, walls
+    from lovemart.web.api import (
+        cards,
+        goods,
+        households,
+        inspections,
+        notices,
+        points,
+        redemptions,
+        round,
+        walls,
+    )
 
     api = LoveMartApi(
         app,
@@ -32,6 +42,7 @@ def register_api(app: Flask) -> Api:
         redemptions.blp,
         notices.blp,
         walls.blp,
+        round.blp,
     ):
         csrf.exempt(blueprint)  # bearer tokens, never cookies, authenticate API calls
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")

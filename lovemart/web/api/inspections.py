@@ -3,7 +3,7 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from lovemart.authz import Permission, current_actor, require
+from lovemart.authz import Permission, current_actor, require_any
 from lovemart.db import unit_of_work
 from lovemart.models.inspections import CHECKS
 from lovemart.services import inspections
@@ -35,13 +35,15 @@ class InspectionSchema(Schema.from_dict(_CHECK_FIELDS)):
 
 
 @blp.route("/<int:household_id>/inspections", methods=["POST"])
-@require(Permission.INSPECTION_WRITE)
+@require_any(Permission.INSPECTION_WRITE, Permission.ROUND_WRITE)
 @blp.doc(operationId="recordInspection")
 @blp.arguments(InspectionSchema())
 @blp.response(201, InspectionSchema)
+@blp.alt_response(403, schema=ApiError, description="Refused: outside_groups (a grid worker's household).")
 @blp.alt_response(409, schema=ApiError, description="Refused: household_inactive.")
 def record_inspection(body, household_id: int):
-    """Record one household's 五净一规范 inspection; a card may be issued once all six checks pass."""
+    """Record one household's 五净一规范 inspection; a card may be issued once all six checks pass. The
+    administrator, for any household of the village; a grid worker (网格员), for those of their groups."""
     actor, village_id = current_actor(), working_village_id()
     with unit_of_work() as session:
         inspection = inspections.record(
