@@ -225,11 +225,15 @@ def test_refusals_say_why_and_keep_the_cart(page, sign_in, live_app, counter_sho
     before = _books(live_app, counter_shop, card)
     try:
         page.locator("[data-confirm]").click()
-        page.wait_for_url(re.compile(r"/redeem$"))
-        assert "请修改标红的商品数量。" in page.locator(".cart-error").inner_text()
-        assert rice.locator(".good-error").inner_text() == f"“{RICE}”库存不足：需要 2，仅剩 1。"
-        assert rice.locator("[data-qty]").input_value() == "2"  # the cart as it was
-        assert page.locator("[data-cart-lines] li").count() == 1
+        page.wait_for_url(re.compile(rf"/counter/cards/{card['id']}\?cart="))
+        flash = page.locator(".flash-error").first.inner_text()
+        assert flash == "余额或库存已变化，已按最新情况刷新，请核对后再确认。"
+        unit = rice.get_attribute("data-unit")
+        dropped = f"“{RICE}”现在只剩 1{unit}，已从购物车去掉，请重新选择数量。"
+        assert dropped in page.locator(".cart-error").inner_text()
+        assert "库存 1" in rice.inner_text()
+        assert rice.locator("[data-qty]").input_value() == ""
+        assert page.locator("[data-cart-lines] li").count() == 0
         assert _books(live_app, counter_shop, card) == before
     finally:
         with live_app.app_context():
