@@ -191,7 +191,11 @@ _ANSWERED = (
 _HELD = (
     select(_claims.c.created_at, _rules.c.name, _claims.c.points)
     .join(_rules, _rules.c.id == _claims.c.rule_id)
-    .where(_claims.c.account_id == bindparam("account"), _claims.c.status == ClaimStatus.PUBLICIZING.value)
+    .where(
+        _claims.c.account_id == bindparam("account"),
+        _claims.c.status == ClaimStatus.PUBLICIZING.value,
+        _claims.c.points > 0,  # as `points.balances` counts `held`: the page and the counter agree
+    )
     .order_by(_claims.c.id.desc())
 )
 
@@ -204,6 +208,10 @@ class AccountSummary:
     yuan: int
     status: str
     card_number: str | None
+    #: 公示中: awards held under 公示后入账, not yet in `balance` (`points.Balance.held`).
+    held: int = 0
+    #: 待审核: awards waiting for the supervisor's approval, not yet in `balance` (`points.Balance.pending`).
+    pending: int = 0
 
 
 def villager_view(
@@ -327,11 +335,14 @@ def entries_page(
 
 def _summary(session: Session, account: PointsAccount, card_number: str | None) -> AccountSummary:
     yuan_per_point = session.scalar(select(Village.yuan_per_point).where(Village.id == account.village_id))
+    balance = points.balance_of(session, village_id=account.village_id, account_id=account.id)
     return AccountSummary(
         household_id=account.household_id,
         account_id=account.id,
-        balance=account.balance,
-        yuan=account.balance * yuan_per_point,
+        balance=balance.spendable,
+        yuan=balance.spendable * yuan_per_point,
         status=account.status,
         card_number=card_number,
+        held=balance.held,
+        pending=balance.pending,
     )

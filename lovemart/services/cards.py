@@ -36,6 +36,8 @@ class HouseholdCards:
     active: Card | None
     history: list[Card]
     account: PointsAccount | None
+    #: The account's spendable, 公示中 and 待审核 points (`points.balances`); None without an account.
+    balance: points.Balance | None = None
 
     @property
     def frozen(self) -> bool:
@@ -189,7 +191,12 @@ def for_household(session: Session, *, village_id: int, household_id: int) -> Ho
         )
     )
     active = next((card for card in history if card.status == CardStatus.ACTIVE), None)
-    return HouseholdCards(active=active, history=history, account=account)
+    balance = (
+        points.balance_of(session, village_id=village_id, account_id=account.id)
+        if account is not None
+        else None
+    )
+    return HouseholdCards(active=active, history=history, account=account, balance=balance)
 
 
 def printable(session: Session, *, village_id: int, group_id: int | None = None) -> list[PrintableCard]:

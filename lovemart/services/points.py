@@ -13,10 +13,11 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -60,12 +61,49 @@ from lovemart.services.paging import Page, paginate
 from lovemart.services.totals import VILLAGE_TIMEZONE
 
 
+class Outcome(StrEnum):
+    """What became of an award, each told to the person who recorded it in its own words."""
+
+    CREDITED = "credited"  # 入账: in the ledger and the balance now
+    HELD = "held"  # 公示中: 公示后入账, credited once a notice listing it passes its period
+    PENDING = "pending"  # 待审核: the rule needs the supervisor's approval
+    REFUSED = "refused"  # a replayed request whose claim was since rejected: never credited
+
+
 @dataclass(frozen=True)
 class Recorded:
-    """What `award` did: an entry in the ledger, or a claim waiting for approval."""
+    """What `award` did: an entry in the ledger, or a claim held for a notice or waiting for approval."""
 
     entry: LedgerEntry | None = None
     claim: PointsClaim | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.entry is not None:
+            return Outcome.CREDITED
+        return {
+            ClaimStatus.PUBLICIZING: Outcome.HELD,
+            ClaimStatus.PENDING: Outcome.PENDING,
+        }.get(ClaimStatus(self.claim.status), Outcome.REFUSED)
+
+    @property
+    def points(self) -> int:
+        return self.entry.points if self.entry is not None else self.claim.points
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An account's points as every page, receipt and the API show them (`balances`).
+
+    `spendable` is the stored balance, the only part the counter may debit. `held` (公示中) is the awards
+    held under 公示后入账 until the notice listing them passes its period; `pending` (待审核) the awards
+    waiting for the supervisor's approval. Neither is in `spendable` until it is credited.
+    """
+
+    account_id: int
+    spendable: int
+    held: int = 0
+    pending: int = 0
 
 
 # ---- accounts -------------------------------------------------------------------------------------------
@@ -478,6 +516,81 @@ def get_entry(session: Session, *, village_id: int, entry_id: int) -> LedgerEntr
     if entry is None:
         raise NotFound()
     return entry
+
+
+def balances(session: Session, *, village_id: int, account_ids) -> dict[int, Balance]:
+    """Spendable, held (公示中) and pending (待审核) points of the given accounts of the village, by account
+    id: one statement for any number of accounts (the claims through their (account_id, id) index), so list
+    pages ask once for all their rows. Accounts of another village are simply not in the answer."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return {}
+    waiting = and_(
+        PointsClaim.account_id == PointsAccount.id,
+        PointsClaim.village_id == PointsAccount.village_id,
+        PointsClaim.status.in_((ClaimStatus.PUBLICIZING.value, ClaimStatus.PENDING.value)),
+        PointsClaim.points > 0,
+    )
+
+    def total(status: ClaimStatus):
+        return func.coalesce(func.sum(case((PointsClaim.status == status.value, PointsClaim.points))), 0)
+
+    rows = session.execute(
+        select(
+            PointsAccount.id,
+            PointsAccount.balance,
+            total(ClaimStatus.PUBLICIZING),
+            total(ClaimStatus.PENDING),
+        )
+        .outerjoin(PointsClaim, waiting)
+        .where(PointsAccount.village_id == village_id, PointsAccount.id.in_(ids))
+        .group_by(PointsAccount.id, PointsAccount.balance)
+    )
+    return {
+        account_id: Balance(account_id, spendable, int(held), int(pending))
+        for account_id, spendable, held, pending in rows
+    }
+
+
+def balance_of(session: Session, *, village_id: int, account_id: int) -> Balance:
+    """One account's `Balance` (`balances` for one). :raise NotFound: for another village's account."""
+    found = balances(session, village_id=village_id, account_ids=[account_id]).get(account_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A village's points not spendable yet: how many households have awards held 公示中 and waiting 待审核,
+    and how many points (the village ledger's note beside its balances)."""
+
+    held_households: int = 0
+    held: int = 0
+    pending_households: int = 0
+    pending: int = 0
+
+
+def waiting(session: Session, *, village_id: int) -> Waiting:
+    """`Waiting` of the village, counted as `balances` counts each account: one statement on the claims'
+    (village, status) index; the claims waiting are few (a notice's period at most)."""
+    rows = session.execute(
+        select(
+            PointsClaim.status,
+            func.count(func.distinct(PointsClaim.account_id)),
+            func.sum(PointsClaim.points),
+        )
+        .where(
+            PointsClaim.village_id == village_id,
+            PointsClaim.status.in_((ClaimStatus.PUBLICIZING.value, ClaimStatus.PENDING.value)),
+            PointsClaim.points > 0,
+        )
+        .group_by(PointsClaim.status)
+    )
+    found = {status: (households, int(total)) for status, households, total in rows}
+    held = found.get(ClaimStatus.PUBLICIZING.value, (0, 0))
+    pending = found.get(ClaimStatus.PENDING.value, (0, 0))
+    return Waiting(held[0], held[1], pending[0], pending[1])
 
 
 def recompute_balance(session: Session, account_id: int) -> int:
@@ -1265,6 +1378,8 @@ def _replay(
         return None
     if found.rule_id != rule_id or _household_of(session, found.account_id) != household_id:
         raise IdempotencyConflict()
+    if claim is not None and claim.entry_id is not None:  # approved, or credited after its notice, since
+        entry = session.get(LedgerEntry, claim.entry_id)
     return Recorded(entry=entry, claim=claim)
 
 

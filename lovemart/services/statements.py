@@ -19,7 +19,7 @@ from lovemart.models import Household, LedgerEntry, PointsAccount, User, Village
 from lovemart.models.points import EntryKind
 from lovemart.services import households, villages
 from lovemart.services.paging import Page
-from lovemart.services.points import VILLAGE_TIMEZONE, local_day_bounds
+from lovemart.services.points import VILLAGE_TIMEZONE, Balance, balance_of, local_day_bounds
 from lovemart.services.sheets import TextSheet
 
 
@@ -72,6 +72,8 @@ class Statement:
     closing: int
     #: A `Page` of `Line`s newest first (screen), or every `Line` of the period oldest first (paper, export).
     lines: Page | list
+    #: The account's points today: spendable, and held 公示中 / 待审核 beside it (`points.balances`).
+    balance: Balance | None = None
 
     @property
     def has_account(self) -> bool:
@@ -96,7 +98,7 @@ def statement(
     )
     lines = Page([_line(row) for row in rows], total or 0, page, per_page)
     opening, closing = _opening_closing(session, account, period)
-    return Statement(village, household, account, period, opening, closing, lines)
+    return Statement(village, household, account, period, opening, closing, lines, _balance(session, account))
 
 
 def passbook(session: Session, *, village_id: int, household_id: int, period: Period) -> Statement:
@@ -110,7 +112,7 @@ def passbook(session: Session, *, village_id: int, household_id: int, period: Pe
     stmt = _lines_stmt(account.id, period).order_by(LedgerEntry.seq)
     lines = [_line(row) for row in session.execute(stmt.execution_options(yield_per=500))]
     opening, closing = _opening_closing(session, account, period)
-    return Statement(village, household, account, period, opening, closing, lines)
+    return Statement(village, household, account, period, opening, closing, lines, _balance(session, account))
 
 
 def export_xlsx(session: Session, *, village_id: int, household_id: int, period: Period) -> io.BytesIO:
@@ -125,7 +127,7 @@ def export_xlsx(session: Session, *, village_id: int, household_id: int, period:
     sheet.append([str(_l("户号")), book.household.number, str(_l("户主")), head.name if head else ""])
     sheet.append([str(_l("期间")), period_text(book.period)])
     sheet.append([str(_l("期初余额")), book.opening, str(_l("期末余额")), book.closing])
-    sheet.append([])
+    sheet.append(_now_row(book.balance))  # today's figures, whatever the period
     sheet.append(
         [
             sheet.bold(str(label))
@@ -175,6 +177,23 @@ def period_text(period: Period) -> str:
 
 
 # ---- internals ------------------------------------------------------------------------------------------
+
+
+def _now_row(balance: Balance | None) -> list:
+    """当前可用 100, and beside it the points 公示中 and 待审核 when there are any (an empty row without an
+    account)."""
+    if balance is None:
+        return []
+    row = [str(_l("当前可用")), balance.spendable]
+    if balance.held:
+        row += [str(_l("另有公示中（未入账）")), balance.held]
+    if balance.pending:
+        row += [str(_l("另有待审核（未入账）")), balance.pending]
+    return row
+
+
+def _balance(session: Session, account: PointsAccount) -> Balance:
+    return balance_of(session, village_id=account.village_id, account_id=account.id)
 
 
 def _subject(session: Session, village_id: int, household_id: int):

@@ -71,6 +71,8 @@ class Customer:
     card: Card
     household: HouseholdLabel
     account: PointsAccount
+    #: Spendable, and held 公示中 / 待审核 beside it, as the villager's page shows them.
+    balance: points.Balance
 
     @property
     def problem(self) -> str | None:
@@ -98,6 +100,8 @@ class Receipt:
     household: HouseholdLabel
     operator: str
     cancelled_by: str
+    #: The account's points as the receipt is printed: what is held 公示中 or 待审核 beside the balance.
+    balance: points.Balance
 
     @property
     def cancelled(self) -> bool:
@@ -291,7 +295,12 @@ def _counter_page(
             if pid in by_id and typed.isdigit() and 0 < int(typed) <= MAX_QUANTITY
         ]
         values |= {
-            "customer": Customer(card=card, household=labels[account.id], account=account),
+            "customer": Customer(
+                card=card,
+                household=labels[account.id],
+                account=account,
+                balance=points.balance_of(db.session, village_id=village.id, account_id=account.id),
+            ),
             "cart_form": cart_form,
             "cart": cart,
             "cart_lines": cart_lines,
@@ -360,4 +369,5 @@ def _receipt(village: Village, redemption_id: int) -> Receipt:
         household=label[redemption.account_id],
         operator=names[redemption.recorded_by_id],
         cancelled_by=names[redemption.cancelled_by_id],
+        balance=points.balance_of(db.session, village_id=village.id, account_id=redemption.account_id),
     )

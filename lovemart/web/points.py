@@ -34,8 +34,8 @@ from lovemart.forms.points import (
     ReverseForm,
 )
 from lovemart.models.points import ClaimStatus, EntryKind
-from lovemart.services import cards, ledger_export, points, rankings, rules, villages
-from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter
+from lovemart.services import cards, ledger_export, notices, points, rankings, rules, villages
+from lovemart.services.points import VILLAGE_TIMEZONE, EntryFilter, Outcome
 from lovemart.services.rankings import Who
 from lovemart.web.context import is_api_request, working_village
 from lovemart.web.forms import submit
@@ -71,7 +71,15 @@ def index():
         per_page=current_app.config["PAGE_SIZE"],
     )
     this_year = datetime.now(VILLAGE_TIMEZONE).year
-    return render_template("points/index.html", village=village, form=form, page=page, this_year=this_year)
+    return render_template(
+        "points/index.html",
+        village=village,
+        form=form,
+        page=page,
+        this_year=this_year,
+        waiting=points.waiting(db.session, village_id=village.id),
+        household_balance=_one_household_balance(village.id, filters, page.items),
+    )
 
 
 @bp.get("/ranking")
@@ -173,7 +181,7 @@ def award():
                     evidence=evidence,
                     request_key=f"award:{form.request_key.data}",
                 )
-                return _award_outcome(recorded)
+                return _award_outcome(session, village, recorded)
 
         outcome = submit(form, call)
         if outcome is not None:
@@ -232,6 +240,9 @@ def batch():
         groups=groups,
         group=group,
         members=members,
+        balances=points.balances(
+            db.session, village_id=village.id, account_ids=[h.account_id for h in members]
+        ),
         checked=set(form.households.data or []),
     )
 
@@ -283,7 +294,12 @@ def approve(claim_id: int):
     village = working_village()
     with unit_of_work() as session:
         claim = points.approve(session, actor=current_actor(), village_id=village.id, claim_id=claim_id)
-        message = _("已审核通过，记入 %(points)d 分。", points=claim.points)
+        if claim.status == ClaimStatus.PUBLICIZING:
+            message = _(
+                "已审核通过；%(points)d 分公示中，列入下一期公示，公示期满无异议后入账。", points=claim.points
+            )
+        else:
+            message = _("已审核通过，记入 %(points)d 分。", points=claim.points)
     flash(message, "success")
     return redirect(url_for("points.approvals"))
 
@@ -310,6 +326,10 @@ def accept(claim_id: int):
         claim = points.accept(session, actor=current_actor(), village_id=village.id, claim_id=claim_id)
         if claim.status == ClaimStatus.PENDING:
             message = _("已受理；该细则需监督员审核，已提交待审。")
+        elif claim.status == ClaimStatus.PUBLICIZING:
+            message = _(
+                "已受理；%(points)d 分公示中，列入下一期公示，公示期满无异议后入账。", points=claim.points
+            )
         else:
             message = _("已受理，记入 %(points)d 分。", points=claim.points)
     flash(message, "success")
@@ -375,28 +395,83 @@ def claim_counts() -> dict[str, int]:
 # ---- helpers --------------------------------------------------------------------------------------------
 
 
-def _award_outcome(recorded: points.Recorded) -> str:
-    if recorded.entry is not None:
+def _one_household_balance(village_id: int, filters: EntryFilter, rows) -> tuple | None:
+    """When the ledger is searched down to one household: (its label, its `Balance`) for the line above the
+    table, so its points 公示中 show beside the balances of its rows; None otherwise."""
+    households = {row.household.account_id: row.household for row in rows}
+    if not filters.search.strip() or len(households) != 1:
+        return None
+    ((account_id, label),) = households.items()
+    return label, points.balance_of(db.session, village_id=village_id, account_id=account_id)
+
+
+def _award_outcome(session, village, recorded: points.Recorded) -> str:
+    """What became of one award, in its own words: credited, held 公示中, waiting for the supervisor, or (a
+    form sent again after the claim was rejected) refused; with the household's points as they now stand."""
+    outcome = recorded.outcome
+    if outcome == Outcome.CREDITED:
         return _(
             "已记入 %(points)d 分，余额 %(balance)d 分",
             points=recorded.entry.points,
             balance=recorded.entry.balance_after,
         )
-    return _("该细则需监督员审核，已提交待审")
+    claim = recorded.claim
+    if outcome == Outcome.REFUSED:
+        return _("这笔记分已被驳回，没有入账。")
+    balance = points.balance_of(session, village_id=village.id, account_id=claim.account_id)
+    if outcome == Outcome.HELD:
+        if claim.notice_id is not None:
+            notice = notices.get(session, village_id=village.id, notice_id=claim.notice_id)
+            where = _(
+                "已列入 %(start)s 至 %(end)s 的公示",
+                start=notice.period_start.isoformat(),
+                end=notice.period_end.isoformat(),
+            )
+        else:
+            where = _("将列入下一期公示")
+        return _(
+            "已记录 %(points)d 分，公示中：%(where)s，公示期满无异议后入账。",
+            points=claim.points,
+            where=where,
+        ) + _("现可用 %(balance)d 分，另有 %(held)d 分公示中", balance=balance.spendable, held=balance.held)
+    if village.credit_after_notice and claim.points > 0:
+        then = _("审核通过后列入公示，公示期满无异议后入账")
+    else:
+        then = _("审核通过后入账")
+    said = _(
+        "已记录 %(points)d 分，该细则需监督员审核，已提交待审，%(then)s。", points=claim.points, then=then
+    )
+    if claim.points <= 0:  # a deduction waiting: nothing more is coming to the household
+        return said
+    return said + _(
+        "现可用 %(balance)d 分，另有 %(pending)d 分待审核", balance=balance.spendable, pending=balance.pending
+    )
 
 
 def _batch_outcome(done: list[points.Recorded]) -> str:
-    entries = [r.entry for r in done if r.entry is not None]
-    waiting = len(done) - len(entries)
+    """What became of a batch, by outcome: households credited, held 公示中, waiting for the supervisor."""
+    by_outcome: dict[Outcome, list[points.Recorded]] = {}
+    for recorded in done:
+        by_outcome.setdefault(recorded.outcome, []).append(recorded)
     parts = []
-    if entries:
+    if credited := by_outcome.get(Outcome.CREDITED):
         parts.append(
             _(
                 "已为 %(n)d 户记入积分，共 %(total)d 分。",
-                n=len(entries),
-                total=sum(e.points for e in entries),
+                n=len(credited),
+                total=sum(r.points for r in credited),
             )
         )
-    if waiting:
-        parts.append(_("%(n)d 户的记分需监督员审核，已提交待审。", n=waiting))
+    if held := by_outcome.get(Outcome.HELD):
+        parts.append(
+            _(
+                "%(n)d 户的加分共 %(total)d 分公示中，列入下一期公示，公示期满无异议后入账。",
+                n=len(held),
+                total=sum(r.points for r in held),
+            )
+        )
+    if waiting := by_outcome.get(Outcome.PENDING):
+        parts.append(_("%(n)d 户的记分需监督员审核，已提交待审。", n=len(waiting)))
+    if refused := by_outcome.get(Outcome.REFUSED):
+        parts.append(_("%(n)d 户的记分已被驳回，没有入账。", n=len(refused)))
     return "".join(parts)

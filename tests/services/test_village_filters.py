@@ -25,7 +25,16 @@ from sqlalchemy import event, func, select
 
 from lovemart import scope
 from lovemart.db import db, unit_of_work, utcnow
-from lovemart.models import AuditEvent, CounterDevice, Household, LedgerEntry, PointsAccount, User, Village
+from lovemart.models import (
+    AuditEvent,
+    CounterDevice,
+    Household,
+    LedgerEntry,
+    PointsAccount,
+    PointsClaim,
+    User,
+    Village,
+)
 from lovemart.models.points import ClaimStatus
 from lovemart.models.scoped import VillageScoped
 from lovemart.services import (
@@ -239,6 +248,15 @@ READERS = {
         village_id=m.village,
         entries=list(s.scalars(select(LedgerEntry).where(LedgerEntry.village_id == m.village))),
     ),
+    "points.balances": lambda s, m, t: [  # the accounts whose figures came back
+        s.get(PointsAccount, account_id)
+        for account_id in points.balances(s, village_id=m.village, account_ids=[m.account, t.account])
+    ],
+    "points.balance_of": lambda s, m, t: (
+        _refused_or(lambda: [points.balance_of(s, village_id=m.village, account_id=t.account)])
+        + [s.get(PointsAccount, points.balance_of(s, village_id=m.village, account_id=m.account).account_id)]
+    ),
+    "points.waiting": lambda s, m, t: _own_waiting(s, m, t),
     "points.household_labels": lambda s, m, t: points.household_labels(
         s, village_id=m.village, account_ids=[m.account, t.account]
     ),
@@ -326,6 +344,7 @@ NOTHING_TO_NAME = {
     "inventory.correctable",
     "inventory.get_movement",
     "grid.group_ids", "grid.groups", "grid.round_rows", "grid.round_household",
+    "points.waiting",
 }  # fmt: skip
 
 
@@ -333,6 +352,24 @@ def _only_village(figures: dict, village_id: int) -> dict:
     """Figures keyed by village id, checked to hold the asked village's alone (ids carry no mark)."""
     assert set(figures) == {village_id}
     return figures
+
+
+def _own_waiting(session, mine, theirs) -> list:
+    """`points.waiting` of `mine` checked against its own waiting claims summed here; a figure that is not
+    theirs alone comes back as `theirs`' mark (the figures carry no mark of their own)."""
+    figures = points.waiting(session, village_id=mine.village)
+    wrong = []
+    for name, status in (("held", ClaimStatus.PUBLICIZING), ("pending", ClaimStatus.PENDING)):
+        own = session.scalar(
+            select(func.coalesce(func.sum(PointsClaim.points), 0)).where(
+                PointsClaim.village_id == mine.village,
+                PointsClaim.status == status.value,
+                PointsClaim.points > 0,
+            )
+        )
+        if getattr(figures, name) != own:
+            wrong.append(f"{theirs.mark}: {name}")
+    return wrong
 
 
 def _refused_or(call) -> list:

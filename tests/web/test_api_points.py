@@ -94,6 +94,8 @@ def test_get_account_by_household_and_by_card(client, world, auth):
         "yuan": 300,
         "status": "active",
         "card_number": "A00001",
+        "held": 0,  # nothing 公示中
+        "pending": 0,  # nothing 待审核
     }
     by_card = client.get("/api/v1/accounts?card=a00001", headers=headers)  # as typed at the counter
     assert by_card.get_json() == by_household.get_json()

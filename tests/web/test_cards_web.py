@@ -163,14 +163,14 @@ def test_household_page_shows_the_card_box_and_balance_without_the_token(app, ad
     issue(admin, household)
     card = card_of(app, household)
     html = text(admin.get(detail))
-    assert card.number in html and "积分余额" in html and "<strong>100</strong>" in html
+    assert card.number in html and "可用 <strong data-balance-shown>100</strong> 分" in html
     assert "价值约 300 元" in html
     for action in ("", "/reissue", "/recover"):
         assert f'href="/cards/{card.id}{action}"' in html
     assert card.token not in html
 
     supervisor = text(login("a-supervisor").get(detail))
-    assert card.number in supervisor and "<strong>100</strong>" in supervisor
+    assert card.number in supervisor and "<strong data-balance-shown>100</strong>" in supervisor
     assert f"/cards/{card.id}" not in supervisor and "/issue" not in supervisor
     assert card.token not in supervisor
 

@@ -265,7 +265,8 @@ def test_a_rule_needing_approval_is_submitted_not_credited(app, admin, ids):
         "/points/award", data={"household_id": ids["h1"], "rule_id": ids["honour"], "request_key": "h-1"}
     )
     assert flashes(admin.get("/points/award").get_data(as_text=True)) == [
-        "01001 王大山：该细则需监督员审核，已提交待审"
+        "01001 王大山：已记录 50 分，该细则需监督员审核，已提交待审，审核通过后入账。"
+        "现可用 100 分，另有 50 分待审核"
     ]
     assert balance(app, ids["h1"]) == 100
     with fresh_session(app) as session:

@@ -55,7 +55,8 @@ def tbody(html: str) -> str:
 def test_statement_shows_balance_and_running_balance(app, login, ids):
     html = login("a-admin").get(f"/statements/{ids['h1']}").get_data(as_text=True)
     assert "王大山 户 · 积分明细" in html and "户号 01001" in html
-    assert '<strong class="balance">105</strong>' in html and "折合 315 元" in html
+    assert '<strong class="balance" data-balance-shown>105</strong>' in html and "折合 315 元" in html
+    assert "公示中" not in html and "待审核" not in html  # nothing held, nothing waiting
     rows = re.findall(r'<td class="num balance-after">(-?\d+)</td>', html)
     assert rows == ["105", "110", "100"]
     body = tbody(html)

@@ -28,12 +28,30 @@ blp = Blueprint(
 
 class AccountSchema(Schema):
     household_id = fields.Integer()
-    balance = fields.Integer(metadata={"description": "Stored balance in points (the sum of the entries)."})
+    balance = fields.Integer(
+        metadata={
+            "description": "Spendable points (可用): the stored balance, the sum of the entries; the only "
+            "part a redemption may debit."
+        }
+    )
     yuan = fields.Integer(
         metadata={"description": "Value of the balance: points × the village's yuan per point."}
     )
     status = fields.String(metadata={"description": "active, or frozen once the card was recovered (回收)."})
     card_number = fields.String(allow_none=True, metadata={"description": "The card in use, if any."})
+    held = fields.Integer(
+        metadata={
+            "description": "Points held 公示中 under 公示后入账: awards credited once the notice listing "
+            "them passes its period without an upheld objection. Not in balance, not spendable; the "
+            "villager's page shows them as 另有 N 分公示中. 0 when nothing is held."
+        }
+    )
+    pending = fields.Integer(
+        metadata={
+            "description": "Points of awards waiting for the supervisor's approval (待审核). Not in balance, "
+            "not spendable. 0 when nothing waits."
+        }
+    )
 
 
 class AccountQuery(Schema):
@@ -136,8 +154,9 @@ _REFUSALS_409 = (
 @blp.response(200, AccountSchema)
 @blp.alt_response(409, schema=ApiError, description="Refused: card_inactive, no_points_account.")
 def get_account(card=None, household=None, village=None):
-    """A household's balance, its value in yuan, the account's status and the card in use, by printed card
-    number or by household id. 404 for another village's card or household."""
+    """A household's spendable balance, its value in yuan, the points held 公示中 and waiting for approval
+    (both outside the balance), the account's status and the card in use, by printed card number or by
+    household id. 404 for another village's card or household."""
     village_id = working_village_id()
     if card is not None:
         return accounts.summary_for_card(db.session, village_id=village_id, number=card)
@@ -179,7 +198,11 @@ def create_rule(body):
 @blp.arguments(IdempotencyHeader(), location="headers", as_kwargs=True)
 @blp.response(201, EntrySchema, description="Recorded in the ledger.")
 @blp.alt_response(
-    202, schema=ClaimSchema, description="The rule needs the supervisor's approval: a pending claim."
+    202,
+    schema=ClaimSchema,
+    description="Recorded but not credited yet, a claim: status pending (待审核) when the rule needs the "
+    "supervisor's approval, publicizing (公示中) when the village credits awards after their notice "
+    "(公示后入账). getAccount counts it in pending or held.",
 )
 @blp.alt_response(409, schema=ApiError, description=_REFUSALS_409)
 def award_points(body, household_id: int, idempotency_key=None):
@@ -233,10 +256,20 @@ def reverse_entry(body, entry_id: int, idempotency_key=None):
 @require(Permission.CLAIM_APPROVE)
 @blp.doc(operationId="approveEntry")
 @blp.response(201, EntrySchema, description="The ledger entry the approved claim became.")
+@blp.alt_response(
+    202,
+    schema=ClaimSchema,
+    description="Approved, and held 公示中 (status publicizing) under 公示后入账: credited once the notice "
+    "listing it passes its period.",
+)
 @blp.alt_response(409, schema=ApiError, description="Refused: claim_not_open, account_frozen.")
 def approve_entry(claim_id: int):
     """The supervisor approves a pending entry (a claim under a rule that needs approval)."""
     actor, village_id = current_actor(), working_village_id()
     with unit_of_work() as session:
         claim = points.approve(session, actor=actor, village_id=village_id, claim_id=claim_id)
+        if claim.entry_id is None:
+            response = jsonify(ClaimSchema().dump(claim))
+            response.status_code = 202
+            return response
         return points.get_entry(session, village_id=village_id, entry_id=claim.entry_id)
