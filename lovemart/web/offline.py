@@ -39,7 +39,8 @@ SKEW_DAYS = 30
 
 
 def this_device(village_id: int):
-    return offline.device_by_token(db.session, village_id=village_id, token=request.cookies.get(DEVICE_COOKIE))
+    token = request.cookies.get(DEVICE_COOKIE)
+    return offline.device_by_token(db.session, village_id=village_id, token=token)
 
 
 @bp.after_request
@@ -101,8 +102,10 @@ def switch(device_id: int):
             form, offline.set_offline, village_id=village.id, device_id=device_id, enabled=form.enabled.data
         )
         if device is not None:
-            message = _("已允许“%(name)s”离线兑换。") if device.offline_enabled else _("已停止“%(name)s”离线兑换。")
-            flash(message % {"name": device.name}, "success")
+            if device.offline_enabled:
+                flash(_("已允许“%(name)s”离线兑换。", name=device.name), "success")
+            else:
+                flash(_("已停止“%(name)s”离线兑换。", name=device.name), "success")
     return redirect(url_for("offline.devices"))
 
 
@@ -149,7 +152,8 @@ def sync():
     village = working_village()
     device = this_device(village.id)
     if device is None or not device.offline_enabled:
-        return json_error(403, "offline_not_allowed", OfflineNotAllowed().message)
+        refusal = OfflineNotAllowed()
+        return json_error(refusal.status, refusal.code, refusal.message)
     try:
         sent_at, records = offline.read_batch(request.get_json(silent=True))
     except InvalidInput as refusal:
@@ -178,7 +182,12 @@ def sync():
             )
         except DomainError as refusal:  # IdempotencyConflict, or the device switched off meanwhile
             results.append(
-                {"seq": record.seq, "key": record.request_key, "status": "refused", "problem": refusal.message}
+                {
+                    "seq": record.seq,
+                    "key": record.request_key,
+                    "status": "refused",
+                    "problem": refusal.message,
+                }
             )
     gaps = [g.missing for g in offline.gaps(db.session, village_id=village.id) if g.device.id == device.id]
     return jsonify(
@@ -228,11 +237,17 @@ def settle(record_id: int):
             for message in errors:
                 flash(message, "error")
     else:
-        flash(_("已处理离线小票 %(no)s：%(status)s。", no=done.provisional_no, status=done.status_label), "success")
+        status = done.status_label
+        flash(_("已处理离线小票 %(no)s：%(status)s。", no=done.provisional_no, status=status), "success")
     return redirect(url_for("offline.queue"))
 
 
 def _device_json(device) -> dict | None:
     if device is None:
         return None
-    return {"id": device.id, "name": device.name, "enabled": device.offline_enabled, "last_seq": device.last_seq}
+    return {
+        "id": device.id,
+        "name": device.name,
+        "enabled": device.offline_enabled,
+        "last_seq": device.last_seq,
+    }

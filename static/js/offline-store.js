@@ -4,13 +4,14 @@
 // ("snapshots"), the outbox of redemptions made offline ("outbox", one record per request key), and each
 // village's last sequence number ("meta"). A record leaves the outbox only after the server has answered for
 // it, and stays (marked) until a snapshot taken after that answer is stored, so the balance shown never
-// counts a redemption twice or forgets one. Sequence numbers are taken in the same IndexedDB transaction
+// counts a redemption twice or forgets one; one the server could not book stays in view a week. Sequence numbers are taken in the same IndexedDB transaction
 // that writes the record, so two tabs never take the same number; one tab at a time syncs (Web Locks).
 (function () {
   "use strict";
 
   var DB_NAME = "lovemart-counter";
   var BATCH = 100;
+  var KEEP_PENDING_MS = 7 * 24 * 3600 * 1000;
   var dbPromise = null;
 
   function open() {
@@ -75,9 +76,11 @@
       var outbox = tx.objectStore("outbox");
       done(outbox.index("village").getAll(village)).then(function (all) {
         all.forEach(function (record) {
-          if ((record.status === "applied" || record.status === "pending") && record.synced_at < fetchedAt) {
-            outbox.delete(record.key);
-          }
+          // Booked ones go once the snapshot holds them; pending ones stay in view a week (the supervisor
+          // decides them on the server, where they are kept).
+          var booked = record.status === "applied" && record.synced_at < fetchedAt;
+          var shown = record.status === "pending" && record.synced_at < fetchedAt - KEEP_PENDING_MS;
+          if (booked || shown) { outbox.delete(record.key); }
         });
       });
       return finished(tx);
@@ -202,7 +205,7 @@
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": token },
       body: JSON.stringify(body),
     }).then(readJson).then(function (answer) {
-      if (answer.status === 403) { summary.notAllowed = true; return; }
+      if (answer.status === 409 && answer.body.error) { summary.notAllowed = true; return; }
       if (answer.status !== 200) { throw new Error("sync " + answer.status); }
       var bySeq = {};
       batch.forEach(function (r) { bySeq[r.seq] = r; });
