@@ -56,6 +56,7 @@ class Permission(StrEnum):
     LEDGER_WRITE = "points:ledger:write"
     NOTICE_PUBLISH = "notice:notice:publish"
     NOTICE_READ = "notice:notice:read"
+    OFFLINE_SETTLE = "shop:offline:settle"
     REDEMPTION_WRITE = "shop:redemption:write"
     ROUND_READ = "grid:round:read"
     ROUND_WRITE = "grid:round:write"
@@ -92,7 +93,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.WALL_WRITE,
     },
     Role.SUPERVISOR: _VILLAGE_READ
-    | {Permission.AUDIT_READ, Permission.CLAIM_APPROVE, Permission.NOTICE_PUBLISH, Permission.WALL_MODERATE},
+    | {
+        Permission.AUDIT_READ,
+        Permission.CLAIM_APPROVE,
+        Permission.NOTICE_PUBLISH,
+        Permission.OFFLINE_SETTLE,
+        Permission.WALL_MODERATE,
+    },
     Role.LEADER: _VILLAGE_READ | {Permission.AUDIT_READ, Permission.RULE_WRITE},
     Role.COUNTY: _VILLAGE_READ | {Permission.COUNTY_READ},
     Role.TOWNSHIP: _VILLAGE_READ | {Permission.COUNTY_READ},

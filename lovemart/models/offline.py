@@ -108,6 +108,10 @@ class OfflineRedemption(VillageScoped, Base):
     decided_at = mapped_column(UTCDateTime, nullable=True)
     decision_reason: Mapped[str] = mapped_column(String(200), default="")
 
+    @property
+    def status_label(self):
+        return OfflineStatus(self.status).label
+
     device: Mapped[CounterDevice] = relationship(
         primaryjoin="and_(OfflineRedemption.device_id == CounterDevice.id, "
         "OfflineRedemption.village_id == CounterDevice.village_id)",

@@ -199,8 +199,7 @@ class PriceChanged(DomainError):
 
 
 class OfflineNotAllowed(DomainError):
-    code = "offline_not_allowed"
-    status = 403
+    code = "offline_not_allowed"  # a state of the device, not of the person: 409, as for other refusals
     template = _l("这台设备没有开通离线兑换，请管理员在“柜台设备”中开通。")
 
 

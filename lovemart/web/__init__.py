@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         inspections,
         main,
         notices,
+        offline,
         photos,
         points,
         public,
@@ -43,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(donations.bp, url_prefix="/donations")
     app.register_blueprint(stocktakes.bp, url_prefix="/stocktakes")
     app.register_blueprint(counter.bp, url_prefix="/counter")
+    app.register_blueprint(offline.bp, url_prefix="/counter")  # devices, offline page, its worker and sync
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(county.bp, url_prefix="/county")
     app.register_blueprint(audit.bp, url_prefix="/audit")

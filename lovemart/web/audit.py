@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from lovemart.authz import Permission, require
 from lovemart.db import db, utcnow
 from lovemart.forms.audit import SYSTEM, AuditFilterForm, PeriodForm
-from lovemart.services import activity, audit_log, audit_names, signals
+from lovemart.services import activity, audit_log, audit_names, offline, signals
 from lovemart.services.audit_log import LogFilter
 from lovemart.services.inventory import today
 from lovemart.web.context import working_village
@@ -68,4 +68,6 @@ def signal_list():
         titles=signals.TITLES,
         quiet=activity.quiet_households(db.session, village_id=village.id, now=now),
         warnings=activity.warnings(db.session, [village.id], now=now),
+        offline_pending=len(offline.pending(db.session, village_id=village.id)),
+        offline_gaps=sum(len(g.missing) for g in offline.gaps(db.session, village_id=village.id)),
     )

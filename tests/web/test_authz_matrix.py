@@ -22,9 +22,20 @@ from PIL import Image
 from sqlalchemy import event, select
 
 from lovemart.authz import Role
-from lovemart.db import db, unit_of_work
+from lovemart.db import db, unit_of_work, utcnow
 from lovemart.models import AuditEvent, Objection, StockMovement, Village
-from lovemart.services import cards, donations, inventory, notices, photos, points, redemptions, users, walls
+from lovemart.services import (
+    cards,
+    donations,
+    inventory,
+    notices,
+    offline,
+    photos,
+    points,
+    redemptions,
+    users,
+    walls,
+)
 from lovemart.services.inventory import ProductInput, StockInLine
 from lovemart.services.redemptions import CartLine
 from lovemart.web.photos import writing_store
@@ -183,6 +194,15 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "counter.scan"): {ADMIN},
     ("GET", "counter.customer"): {ADMIN},
     ("POST", "counter.redeem"): {ADMIN},
+    ("GET", "offline.devices"): {ADMIN},
+    ("POST", "offline.register"): {ADMIN},
+    ("POST", "offline.switch"): {ADMIN},
+    ("GET", "offline.counter"): {ADMIN},
+    ("GET", "offline.service_worker"): EVERYONE,
+    ("GET", "offline.snapshot"): {ADMIN},
+    ("POST", "offline.sync"): {ADMIN},
+    ("GET", "offline.queue"): READERS,
+    ("POST", "offline.settle"): {SUPERVISOR},
     ("GET", "counter.receipts"): READERS,
     ("GET", "counter.receipt"): READERS,
     ("GET", "counter.cancel"): {ADMIN},
@@ -397,8 +417,18 @@ def populate(village_id: int, tag: str) -> dict[str, object]:
         )
         session.add(objection)
         session.flush()
+        device = offline.register_device(session, actor=None, village_id=village_id, name=f"{tag}柜台")
+        offline.set_offline(session, actor=None, village_id=village_id, device_id=device.id, enabled=True)
+        now = utcnow()
+        waiting = offline.apply(
+            session, actor=None, village_id=village_id, device_id=device.id, skew_seconds=0,
+            record=offline.OfflineRecord(1, f"{tag}-offline-1", "NONE", [CartLine(product.id, 1)], 1,
+                                         f"{tag}离线-1", now, now, 0),
+        )  # fmt: skip
         members = households_members(session, household)
         ids = {
+            "device_id": device.id,
+            "record_id": waiting.id,
             "village_id": village_id,
             "household_id": household,
             "member_id": members[-1],
