@@ -397,13 +397,7 @@ def settle(
     if not reason or len(reason) > 200:
         raise InvalidInput(_l("请填写处理理由（最多 200 个字）。"), field="reason")
     points.lock_book(session, village_id)
-    row = session.scalar(
-        select(OfflineRedemption).where(
-            OfflineRedemption.id == record_id, OfflineRedemption.village_id == village_id
-        )
-    )
-    if row is None:
-        raise NotFound()
+    row = get_record(session, village_id=village_id, record_id=record_id)
     if row.status != OfflineStatus.PENDING:
         raise OfflineNotPending()
     if accept:
@@ -430,6 +424,17 @@ def settle(
         village_id=village_id,
         data={"provisional_no": row.provisional_no, "reason": reason},
     )
+    return row
+
+
+def get_record(session: Session, *, village_id: int, record_id: int) -> OfflineRedemption:
+    row = session.scalar(
+        select(OfflineRedemption).where(
+            OfflineRedemption.id == record_id, OfflineRedemption.village_id == village_id
+        )
+    )
+    if row is None:
+        raise NotFound()
     return row
 
 

@@ -221,6 +221,7 @@ def queue():
 @require(Permission.OFFLINE_SETTLE)
 def settle(record_id: int):
     village = working_village()
+    offline.get_record(db.session, village_id=village.id, record_id=record_id)  # another village's: 404
     form = SettleForm()
     done = None
     if form.validate_on_submit():

@@ -192,6 +192,9 @@ READERS = {
         on(walls.wishes, statuses=[w.value for w in walls.WishStatus]),
     )
 } | {
+    "offline.get_record": lambda s, m, t: _refused_or(
+        lambda: offline.get_record(s, village_id=m.village, record_id=t.waiting)
+    ),
     "offline.get_device": lambda s, m, t: _refused_or(
         lambda: offline.get_device(s, village_id=m.village, device_id=t.device)
     ),
@@ -341,6 +344,7 @@ NOTHING_TO_NAME = {
     "inspections.not_passing", "signals.signals", "totals.months", "reports.county_overview",
     "households.group_by_name", "notices.past_published", "checkpoints.household_checks", "photos.read",
     "witness.alarms", "activity.participation", "offline.get_device", "offline.device_by_token",
+    "offline.get_record",
     "inventory.correctable",
     "inventory.get_movement",
     "grid.group_ids", "grid.groups", "grid.round_rows", "grid.round_household",
