@@ -133,39 +133,28 @@ def _deny_anonymous():
 
 def require(*permissions: Permission) -> Callable:
     """Refuse the view unless the actor holds every permission; marks the view with what it needs."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            actor = current_actor()
-            if actor is None:
-                return _deny_anonymous()
-            if not all(has_permission(actor, p) for p in permissions):
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.permission = permissions or SIGNED_IN
-        return wrapped
-
-    return decorator
+    return _guard(permissions, all, permissions or SIGNED_IN)
 
 
 def require_any(*permissions: Permission) -> Callable:
     """Refuse the view unless the actor holds at least one of the permissions: for an operation two roles
     share on different scopes (the administrator's whole village, the grid worker's groups), where the
     service decides the scope."""
+    return _guard(permissions, any, permissions)
 
+
+def _guard(permissions: tuple[Permission, ...], holds: Callable, mark) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             actor = current_actor()
             if actor is None:
                 return _deny_anonymous()
-            if not any(has_permission(actor, p) for p in permissions):
+            if not holds(has_permission(actor, p) for p in permissions):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.permission = permissions
+        wrapped.permission = mark
         return wrapped
 
     return decorator

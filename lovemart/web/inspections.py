@@ -40,25 +40,7 @@ def record(household_id: int):
     defaults = {"inspected_on": inspections.today(), "inspector": current_actor().display_name}
     form = InspectionForm(data=defaults)
     if form.validate_on_submit():
-
-        def call():
-            photo = store_upload(village.id, form.photo.data)
-            with unit_of_work() as session:
-                return inspections.record(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    household_id=household_id,
-                    data=InspectionInput(
-                        inspected_on=form.inspected_on.data,
-                        inspector=form.inspector.data,
-                        checks=form.check_values(),
-                        note=form.note.data or "",
-                        photo=photo,
-                    ),
-                ).passed
-
-        passed = submit(form, call)
+        passed = record_from_form(form, village_id=village.id, household_id=household_id)
         if passed is not None:
             flash(_("已记录检查：六项全部达标。") if passed else _("已记录检查：未全部达标。"), "success")
             return redirect(url_for("households.detail", household_id=household_id))
@@ -157,3 +139,28 @@ def _round_result(row) -> RoundResult:
         rule_id=int(row.rule.data) if (row.rule.data or "").isdigit() else None,
         note=row.note.data or "",
     )
+
+
+def record_from_form(form, *, village_id: int, household_id: int) -> bool | None:
+    """Record the inspection a valid `InspectionForm` describes (its photo stored first); whether the
+    household passed, or None with the refusal on the form. The household page and the grid worker's
+    round both record through this."""
+
+    def call():
+        photo = store_upload(village_id, form.photo.data)
+        with unit_of_work() as session:
+            return inspections.record(
+                session,
+                actor=current_actor(),
+                village_id=village_id,
+                household_id=household_id,
+                data=InspectionInput(
+                    inspected_on=form.inspected_on.data,
+                    inspector=form.inspector.data,
+                    checks=form.check_values(),
+                    note=form.note.data or "",
+                    photo=photo,
+                ),
+            ).passed
+
+    return submit(form, call)

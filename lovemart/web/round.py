@@ -15,9 +15,9 @@ from lovemart.forms.round import ProposeForm
 from lovemart.models.inspections import CHECKS
 from lovemart.services import grid, inspections, points, rules
 from lovemart.services.errors import OutsideGroups
-from lovemart.services.inspections import InspectionInput
 from lovemart.web.context import working_village
 from lovemart.web.forms import submit
+from lovemart.web.inspections import record_from_form
 from lovemart.web.photos import store_upload
 
 bp = Blueprint("round", __name__)
@@ -51,25 +51,7 @@ def inspect(household_id: int):
     }
     form = InspectionForm(data=defaults)
     if form.validate_on_submit():
-
-        def call():
-            photo = store_upload(village.id, form.photo.data)
-            with unit_of_work() as session:
-                return inspections.record(
-                    session,
-                    actor=current_actor(),
-                    village_id=village.id,
-                    household_id=household_id,
-                    data=InspectionInput(
-                        inspected_on=form.inspected_on.data,
-                        inspector=form.inspector.data,
-                        checks=form.check_values(),
-                        note=form.note.data or "",
-                        photo=photo,
-                    ),
-                ).passed
-
-        passed = submit(form, call)
+        passed = record_from_form(form, village_id=village.id, household_id=household_id)
         if passed is not None:
             flash(
                 _("%(who)s：六项全部达标。", who=_name(household))
